@@ -1,0 +1,9 @@
+"""glassnet: the classic neural-network curriculum on NumPy, real, fast, verified and visible."""
+
+from . import functional, init, nn, optim
+from .backend import default_dtype, set_default_dtype
+from .gradcheck import gradcheck
+from .random import seed
+from .tensor import Tensor, cat, enable_grad, is_grad_enabled, no_grad, ones, randn, stack, tensor, where, zeros
+
+__version__ = "0.1.0"

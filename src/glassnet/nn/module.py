@@ -1,0 +1,202 @@
+"""Module and Parameter: the PyTorch-style building blocks.
+
+A ``Module`` holds ``Parameter``s (trainable leaves), buffers (non-trainable
+state such as batch norm's running mean, saved in ``state_dict``) and child
+modules, all discovered from attribute assignment. ``train()``/``eval()`` set
+``self.training`` on the whole tree; layers such as dropout and batch norm read it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a module trains: ``requires_grad=True`` unless frozen."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class: subclasses set parameters/children in ``__init__`` and define
+    ``forward``; calling the module calls ``forward``."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registry
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before assigning {name!r}")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Non-trainable state that belongs in ``state_dict`` (e.g. running mean)."""
+        object.__setattr__(self, name, array)
+        self._buffers[name] = True
+
+    def add_module(self, name: str, module: "Module") -> None:
+        setattr(self, name, module)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----------------------------------------------------------- traversal
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = ""):
+        """(dotted name, parameter) pairs, each parameter once."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{module_name}.{name}" if module_name else name), p
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self):
+        for module_name, module in self.named_modules():
+            for name in module._buffers:
+                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+
+    def get_submodule(self, target: str) -> "Module":
+        module = self
+        for part in filter(None, target.split(".")):
+            if part not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
+                                     f"(has: {', '.join(module._modules) or 'none'})")
+            module = module._modules[part]
+        return module
+
+    # -------------------------------------------------------------- modes
+    def train(self, mode: bool = True) -> "Module":
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag: bool = True) -> "Module":
+        """Freeze (False) or unfreeze (True) every parameter of this module."""
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    def to(self, dtype) -> "Module":
+        """Cast every parameter and floating buffer to ``dtype`` in place."""
+        dtype = np.dtype(dtype)
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = None
+        for module in self.modules():
+            for name in module._buffers:
+                value = getattr(module, name)
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    object.__setattr__(module, name, value.astype(dtype))
+        return self
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    # --------------------------------------------------------- state dict
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Every parameter and buffer by dotted name (arrays, not copies)."""
+        state = OrderedDict((name, p.data) for name, p in self.named_parameters())
+        for name, value in self.named_buffers():
+            state[name] = np.asarray(value)
+        return state
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays from ``state`` into this module.
+
+        Raises KeyError naming missing and unexpected keys (when ``strict``) and
+        ValueError naming a key whose shape differs.
+        """
+        own = self.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict for {type(self).__name__}: "
+                           f"missing keys {missing}, unexpected keys {unexpected}")
+        for key, target in own.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key].data if isinstance(state[key], Tensor) else state[key])
+            if value.shape != target.shape:
+                raise ValueError(f"load_state_dict: {key!r} has shape {value.shape} in the state, "
+                                 f"{target.shape} in the model")
+            target[...] = value
+
+    # ------------------------------------------------------------ display
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        if self._modules:
+            for name, child in self._modules.items():
+                child_repr = repr(child).replace("\n", "\n  ")
+                lines.append(f"  ({name}): {child_repr}")
+            return "\n".join(lines) + "\n)"
+        return lines[0] + ")"
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def summary(self, input_shape: tuple, dtype=None) -> str:
+        """A table of each leaf layer's output shape and parameter count, from
+        one forward pass on zeros of ``input_shape`` (batch axis included)."""
+        from .summary import summarize
+        return summarize(self, input_shape, dtype)

@@ -1,0 +1,523 @@
+"""Tensor: an ndarray that remembers how it was made, and reverse-mode autograd.
+
+Each operation returns a new ``Tensor`` holding its result, its parents and a
+closure ``backward(g) -> (grad for each parent)`` that maps the gradient of the
+loss with respect to the result, ``g = dL/d out`` (same shape as ``out``), to the
+gradients with respect to the parents (the chain rule, one gate at a time:
+add distributes ``g``, multiply swaps its inputs, max routes ``g`` to the winner).
+
+``loss.backward()`` visits the graph in reverse topological order, sums the
+gradients a node receives from every use, and stores the result in ``.grad`` of
+the leaves (tensors created by the user with ``requires_grad=True``, such as
+parameters). Leaf gradients accumulate across calls, as in PyTorch; call
+``zero_grad`` between steps. After a backward pass the graph's closures are
+freed: a second ``backward()`` through the same graph raises a RuntimeError
+unless the first call passed ``retain_graph=True``. Building a fresh graph
+(running the forward pass again) is always fine.
+
+``.grad`` is a plain ``numpy.ndarray`` with the leaf's shape and dtype.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+
+from . import backend
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record the graph."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(mode: bool):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, mode
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager (and decorator) in which no graph is recorded."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager that turns graph recording back on."""
+    return _set_grad_enabled(True)
+
+
+def _graph_freed(_g):
+    raise RuntimeError(
+        "backward() went through a graph a second time, but its intermediate "
+        "results were freed after the first call. Run the forward pass again, or "
+        "pass retain_graph=True to the first backward()."
+    )
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, so the
+    result has ``shape`` (the gradient of a broadcast is a sum)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+class Tensor:
+    """An n-dimensional array with optional gradient tracking.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: floating ndarrays keep
+    their dtype; Python numbers and lists become the default dtype (float32).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = backend.as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self.data.dtype}")
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._parents = ()
+        self._backward = None
+        self._op = ""
+
+    # ------------------------------------------------------------------ graph
+    @classmethod
+    def _from_op(cls, data: np.ndarray, parents: tuple, backward, op: str) -> "Tensor":
+        """The result of an op: records ``parents`` and ``backward`` when any
+        parent requires a gradient and recording is on."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out._op = op
+        if _grad_enabled and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._parents = parents
+            out._backward = backward
+        else:
+            out.requires_grad = False
+            out._parents = ()
+            out._backward = None
+        return out
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._backward is None
+
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that
+        requires a gradient. ``grad`` defaults to 1 for a one-element tensor."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad "
+                               "(no input had requires_grad=True, or it was made under no_grad())")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a one-element tensor, "
+                                   f"got shape {self.data.shape}; pass grad= of that shape")
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            if grad.shape != self.data.shape:
+                raise ValueError(f"backward(): grad has shape {grad.shape}, tensor has shape {self.data.shape}")
+
+        order = _topological_order(self)
+        grads = {id(self): grad}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:  # a leaf
+                if g.dtype != node.data.dtype or not g.flags.writeable:
+                    g = g.astype(node.data.dtype)  # a fresh, writable array
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            parent_grads = node._backward(g)
+            for parent, pg in zip(node._parents, parent_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                previous = grads.get(key)
+                grads[key] = pg if previous is None else previous + pg
+            if not retain_graph:
+                node._backward = _graph_freed
+                node._parents = ()
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (shares memory, no gradient)."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self.data.dtype}")
+        self.requires_grad = flag
+        return self
+
+    # -------------------------------------------------------------- plumbing
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, got shape {self.data.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def astype(self, dtype) -> "Tensor":
+        """A copy in another dtype; the gradient is cast back."""
+        source = self.data.dtype
+        return Tensor._from_op(self.data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype")
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="tensor(")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.data.dtype != backend.default_dtype():
+            extra = f", dtype={self.data.dtype}" + extra
+        return f"tensor({body}{extra})"
+
+    # ---------------------------------------------------- elementwise binary
+    def _coerce(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, numbers.Number):
+            return Tensor(np.asarray(other, dtype=self.data.dtype))
+        return Tensor(other)
+
+    def __add__(self, other):
+        other = self._coerce(other)
+        a_shape, b_shape = self.data.shape, other.data.shape
+        return Tensor._from_op(self.data + other.data, (self, other),
+                               lambda g: (unbroadcast(g, a_shape), unbroadcast(g, b_shape)), "add")
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        other = self._coerce(other)
+        a_shape, b_shape = self.data.shape, other.data.shape
+        return Tensor._from_op(self.data - other.data, (self, other),
+                               lambda g: (unbroadcast(g, a_shape), unbroadcast(-g, b_shape)), "sub")
+
+    def __rsub__(self, other):
+        return self._coerce(other) - self
+
+    def __mul__(self, other):
+        other = self._coerce(other)
+        a, b = self.data, other.data
+        return Tensor._from_op(a * b, (self, other),
+                               lambda g: (unbroadcast(g * b, a.shape) if self.requires_grad else None,
+                                          unbroadcast(g * a, b.shape) if other.requires_grad else None),
+                               "mul")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        other = self._coerce(other)
+        a, b = self.data, other.data
+        return Tensor._from_op(a / b, (self, other),
+                               lambda g: (unbroadcast(g / b, a.shape) if self.requires_grad else None,
+                                          unbroadcast(-g * a / (b * b), b.shape) if other.requires_grad else None),
+                               "div")
+
+    def __rtruediv__(self, other):
+        return self._coerce(other) / self
+
+    def __neg__(self):
+        return Tensor._from_op(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __pow__(self, exponent):
+        """x**p for a constant p: d/dx = p·x^(p−1)."""
+        if isinstance(exponent, Tensor):
+            raise TypeError("a tensor exponent is not supported; use exp(p * log(x))")
+        x = self.data
+        p = exponent
+        return Tensor._from_op(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+
+    def __matmul__(self, other):
+        """C = A @ B: dA = g @ Bᵀ, dB = Aᵀ @ g (batched over leading axes)."""
+        other = self._coerce(other)
+        a, b = self.data, other.data
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul needs tensors with at least one dimension")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                             f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+
+        def backward(g):
+            a2 = a[None, :] if a.ndim == 1 else a
+            b2 = b[:, None] if b.ndim == 1 else b
+            g2 = g
+            if a.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
+            if b.ndim == 1:
+                g2 = np.expand_dims(g2, -1)
+            ga = gb = None
+            if self.requires_grad:
+                ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            if other.requires_grad:
+                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+            return ga, gb
+
+        return Tensor._from_op(a @ b, (self, other), backward, "matmul")
+
+    def __rmatmul__(self, other):
+        return self._coerce(other) @ self
+
+    # ----------------------------------------------------------- comparisons
+    # Comparisons give boolean tensors outside the graph.
+    def __lt__(self, other):
+        return Tensor(self.data < _raw(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _raw(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _raw(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _raw(other))
+
+    def eq(self, other):
+        return Tensor(self.data == _raw(other))
+
+    __hash__ = object.__hash__
+
+    # -------------------------------------------------------- elementwise unary
+    def exp(self):
+        """y = eˣ, dy/dx = y."""
+        y = np.exp(self.data)
+        return Tensor._from_op(y, (self,), lambda g: (g * y,), "exp")
+
+    def log(self):
+        """y = ln x, dy/dx = 1/x."""
+        x = self.data
+        return Tensor._from_op(np.log(x), (self,), lambda g: (g / x,), "log")
+
+    def sqrt(self):
+        """y = √x, dy/dx = 1/(2y)."""
+        y = np.sqrt(self.data)
+        return Tensor._from_op(y, (self,), lambda g: (g / (2 * y),), "sqrt")
+
+    def abs(self):
+        """y = |x|, dy/dx = sign(x) (0 at 0)."""
+        x = self.data
+        return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs")
+
+    def clip(self, low=None, high=None):
+        """Clamp into [low, high]; the gradient passes only where x was inside."""
+        x = self.data
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        return Tensor._from_op(np.clip(x, low, high), (self,), lambda g: (g * inside,), "clip")
+
+    # ------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False):
+        """Sum over ``axis``; the gradient is ``g`` broadcast back to x's shape."""
+        shape = self.data.shape
+        out = self.data.sum(axis=axis, keepdims=keepdims)
+
+        def backward(g):
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, _normalize_axes(axis, len(shape)))
+            return (np.broadcast_to(g, shape),)
+
+        return Tensor._from_op(np.asarray(out), (self,), backward, "sum")
+
+    def mean(self, axis=None, keepdims: bool = False):
+        """Mean over ``axis``: the sum divided by the number of elements averaged."""
+        count = self.data.size if axis is None else int(np.prod([self.data.shape[i] for i in
+                                                                 _normalize_axes(axis, self.data.ndim)]))
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+
+    def max(self, axis=None, keepdims: bool = False):
+        """Max over ``axis``; the gradient goes to the winning element (split
+        evenly between exact ties)."""
+        x = self.data
+        out = x.max(axis=axis, keepdims=True)
+
+        def backward(g):
+            winners = x == out
+            return (winners * (np.reshape(g, out.shape) / winners.sum(axis=axis, keepdims=True)),)
+
+        result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(
+            out, axis=_normalize_axes(axis, x.ndim)))
+        return Tensor._from_op(np.asarray(result), (self,), backward, "max")
+
+    def argmax(self, axis=None):
+        return Tensor(self.data.argmax(axis=axis))
+
+    # ----------------------------------------------------------- shape views
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        source = self.data.shape
+        try:
+            out = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot view shape {source} ({self.data.size} elements) as {shape}") from None
+        return Tensor._from_op(out, (self,), lambda g: (g.reshape(source),), "reshape")
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0):
+        return self.reshape(self.data.shape[:start_dim] + (-1,))
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.data.ndim)))
+        inverse = tuple(np.argsort(axes))
+        return Tensor._from_op(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
+
+    def permute(self, *axes):
+        return self.transpose(*axes)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def __getitem__(self, index):
+        """Indexing and slicing; the gradient scatters ``g`` back (adding at
+        repeated integer indices)."""
+        index = _raw_index(index)
+        shape, dtype = self.data.shape, self.data.dtype
+
+        def backward(g):
+            full = np.zeros(shape, dtype=dtype)
+            np.add.at(full, index, g)
+            return (full,)
+
+        return Tensor._from_op(np.asarray(self.data[index]), (self,), backward, "getitem")
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _raw_index(index):
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+def _normalize_axes(axis, ndim: int) -> tuple:
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _topological_order(root: Tensor) -> list:
+    """Nodes that lead to ``root`` (and require grad), parents before children."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in seen:
+                stack.append((parent, False))
+    return order
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Create a tensor (PyTorch spelling)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def where(condition, x, y) -> Tensor:
+    """Elementwise ``x if condition else y``; the gradient goes to the chosen side."""
+    cond = np.asarray(_raw(condition), dtype=bool)
+    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    y = y if isinstance(y, Tensor) else Tensor(np.asarray(y, dtype=x.data.dtype))
+    xs, ys = x.data.shape, y.data.shape
+    return Tensor._from_op(np.where(cond, x.data, y.data), (x, y),
+                           lambda g: (unbroadcast(np.where(cond, g, 0), xs),
+                                      unbroadcast(np.where(cond, 0, g), ys)), "where")
+
+
+def zeros(*shape, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), dtype=dtype or backend.default_dtype()), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), dtype=dtype or backend.default_dtype()), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False, generator=None) -> Tensor:
+    from .random import get_generator
+    data = get_generator(generator).standard_normal(_shape(shape)).astype(dtype or backend.default_dtype())
+    return Tensor(data, requires_grad)
+
+
+def _shape(shape) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def cat(tensors, axis: int = 0) -> Tensor:
+    """Concatenate along ``axis``; the gradient is split back into the pieces."""
+    tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+    sizes = np.cumsum([t.data.shape[axis] for t in tensors])[:-1]
+    return Tensor._from_op(np.concatenate([t.data for t in tensors], axis=axis), tensors,
+                           lambda g: tuple(np.split(g, sizes, axis=axis)), "cat")
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Stack along a new ``axis``."""
+    tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+    return Tensor._from_op(np.stack([t.data for t in tensors], axis=axis), tensors,
+                           lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
