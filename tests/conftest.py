@@ -28,9 +28,13 @@ def _reseed():
     yield
 
 
+def to_numpy(x) -> np.ndarray:
+    """An ndarray from a glassnet Tensor, a torch tensor or an array."""
+    return x.detach().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
 def assert_close(actual, expected, rtol=1e-5, atol=1e-6, what="value"):
-    """Compare arrays (glassnet Tensors, torch tensors or ndarrays) with a message."""
-    a = np.asarray(getattr(actual, "data", actual) if not hasattr(actual, "detach") else actual.detach().numpy())
-    e = np.asarray(expected.detach().numpy() if hasattr(expected, "detach") else getattr(expected, "data", expected))
+    """Compare glassnet Tensors, torch tensors or ndarrays, with a message."""
+    a, e = to_numpy(actual), to_numpy(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=what)
