@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Set everything up from nothing but Python 3, then run glassnet's main job or its tests.
+
+    python3 bootstrap.py train   # venv + package + Fashion-MNIST, then `glassnet train` -> runs/default/
+    python3 bootstrap.py test    # venv + package + test tools (PyTorch CPU for oracle tests), then pytest
+
+Extra arguments after the command go to `glassnet train` or to pytest. The
+virtual environment lives in .venv/ next to this file; set GLASSNET_VENV to put
+it elsewhere. Only the standard library is used here, because nothing else is
+installed yet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("GLASSNET_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
+TORCH = "torch==2.13.0"  # the CPU build; never let pip pick another version (a multi-GB CUDA build)
+
+
+def say(message: str) -> None:
+    print(f"[bootstrap] {message}", flush=True)
+
+
+def run(*command, check=True) -> int:
+    say(" ".join(str(c) for c in command))
+    return subprocess.run([str(c) for c in command], cwd=ROOT, check=check).returncode
+
+
+def ensure_venv() -> None:
+    if not PYTHON.exists():
+        say(f"creating a virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+
+
+def pip_install(*requirements: str, check=True) -> int:
+    return run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements, check=check)
+
+
+def ensure_package(extras: str = "") -> None:
+    ensure_venv()
+    pip_install("-e", f".{extras}")
+
+
+def ensure_fashion_mnist() -> None:
+    """Debian's package when we can install it; otherwise glassnet downloads and
+    md5-checks the files itself the first time a dataset is loaded."""
+    if (SYSTEM_FASHION / "train-images-idx3-ubyte.gz").exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Fashion-MNIST from Debian (dataset-fashion-mnist)")
+        if run("apt-get", "install", "-y", "-q", "dataset-fashion-mnist", check=False) == 0:
+            return
+    say("Fashion-MNIST will be downloaded (and md5-checked) into ~/.cache/glassnet on first use")
+
+
+def train(args: list[str]) -> int:
+    ensure_package()
+    ensure_fashion_mnist()
+    return run(BIN / "glassnet", "train", *args, check=False)
+
+
+def test(args: list[str]) -> int:
+    ensure_package("[test]")
+    if pip_install(TORCH, check=False) != 0:
+        say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
+    ensure_fashion_mnist()
+    return run(PYTHON, "-m", "pytest", "-q", *(args or ["tests"]), check=False)
+
+
+def main() -> int:
+    commands = {"train": train, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
