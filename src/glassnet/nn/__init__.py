@@ -3,3 +3,7 @@
 from .container import Sequential
 from .linear import Linear
 from .module import Module, Parameter
+from .activation import LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Softmax, Tanh
+from .basic import Dropout, Flatten, Identity
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MultiMarginLoss, NLLLoss, QuadraticCost, SVMLoss
+from .normalization import BatchNorm1d, BatchNorm2d

@@ -42,12 +42,15 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
+        was_buffer = name in self._buffers
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
+        elif was_buffer:  # assigning to a buffer (e.g. ``self.count += 1``) keeps it a buffer
+            self._buffers[name] = True
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):

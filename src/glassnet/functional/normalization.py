@@ -1,0 +1,117 @@
+"""Batch normalization: one fused node, with the hand-derived backward pass.
+
+Statistics are taken per channel (axis 1) over every other axis, so the same
+code serves (N, C) features, (N, C, L) sequences and (N, C, H, W) images. The
+input is viewed as (N, C, L) with L the product of the trailing axes, and the
+per-channel sums are ``einsum`` contractions (no temporaries, and 2–3× faster
+than ``ndarray.sum`` over axes (0, 2, 3) on this machine).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _channel_sum(a: np.ndarray) -> np.ndarray:
+    """Σ over axes 0 and 2 of an (N, C, L) array: shape (C,)."""
+    return np.einsum("ncl->c", a)
+
+
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ over axes 0 and 2 of a ⊙ b for (N, C, L) arrays: shape (C,)."""
+    return np.einsum("ncl,ncl->c", a, b)
+
+
+def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """y = γ·x̂ + β with x̂ = (x − μ)/√(σ² + ε), per channel c = axis 1.
+
+    x: (N, C, *); running_mean, running_var, γ = ``weight``, β = ``bias``: (C,).
+
+    Training (``training=True``): μ and σ² are the batch mean and biased
+    variance over the m = N·(product of trailing axes) values of each channel;
+    if running statistics are given they are updated in place as in PyTorch:
+    running ← (1 − momentum)·running + momentum·batch, with the unbiased
+    variance σ²·m/(m − 1) for ``running_var``. Backward (g = dL/dy):
+
+        dβ = Σ g,   dγ = Σ g·x̂,   dx = (γ/(m·√(σ²+ε)))·(m·g − Σ g − x̂·Σ g·x̂),
+
+    sums over the m values of the channel (μ and σ² depend on x, which gives
+    the two subtracted terms).
+
+    Evaluation (``training=False``): μ, σ² are the running statistics, so the
+    layer is the affine map y = x·s + (β − μ·s), s = γ/√(σ²+ε); dx = g·s.
+    """
+    xd = x.data
+    if xd.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C, *) with at least 2 axes, got {xd.shape}")
+    n, c = xd.shape[:2]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and np.shape(t.data if isinstance(t, Tensor) else t) != (c,):
+            raise ValueError(f"batch_norm: input {xd.shape} has {c} channels (axis 1) but {name} has shape "
+                             f"{np.shape(t.data if isinstance(t, Tensor) else t)}")
+    x3 = xd.reshape(n, c, -1)
+    m = x3.shape[0] * x3.shape[2]
+    gamma = None if weight is None else weight.data
+
+    if training:
+        if m < 2:
+            raise ValueError(f"batch_norm: training needs more than 1 value per channel to take a variance, "
+                             f"got input of shape {xd.shape}")
+        mean = _channel_sum(x3) / m
+        xhat = x3 - mean[:, None]
+        var = _channel_dot(xhat, xhat) / m
+        inv_std = 1 / np.sqrt(var + eps)
+        xhat *= inv_std[:, None]
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1 - momentum
+            running_var += (momentum * m / (m - 1)) * var
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
+        mean = running_mean.astype(xd.dtype, copy=False)
+        inv_std = (1 / np.sqrt(running_var + eps)).astype(xd.dtype, copy=False)
+        xhat = None  # the affine map below needs no x̂; backward rebuilds Σ g·x̂ from x
+
+    scale = inv_std if gamma is None else gamma * inv_std  # (C,): y = x̂·γ + β = (x − μ)·scale + β
+    if xhat is not None:
+        out = xhat * gamma[:, None] if gamma is not None else xhat.copy()
+    else:
+        out = x3 * scale[:, None]
+        out -= (mean * scale)[:, None]
+    if bias is not None:
+        out += bias.data[:, None]
+
+    def backward(g):
+        g3 = g.reshape(n, c, -1)
+        g_sum = _channel_sum(g3)
+        if xhat is not None:
+            gx_sum = _channel_dot(g3, xhat)
+        else:  # Σ g·(x − μ)/σ without forming x − μ
+            gx_sum = (_channel_dot(g3, x3) - mean * g_sum) * inv_std
+        gx = None
+        if x.requires_grad:
+            if xhat is not None:
+                gx = xhat * (-gx_sum / m)[:, None]
+                gx += g3
+                gx -= (g_sum / m)[:, None]
+                gx *= scale[:, None]
+            else:
+                gx = g3 * scale[:, None]
+            gx = gx.reshape(xd.shape)
+        grads = [gx]
+        if weight is not None:
+            grads.append(gx_sum.astype(weight.data.dtype, copy=False))
+        if bias is not None:
+            grads.append(g_sum.astype(bias.data.dtype, copy=False))
+        return tuple(grads)
+
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    return Tensor._from_op(out.reshape(xd.shape), parents, backward, "batch_norm")
