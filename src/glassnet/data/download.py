@@ -1,0 +1,93 @@
+"""Fetching a file from a list of mirrors, md5-checked and written atomically.
+
+``download(filename, md5, folder, mirrors)`` tries ``mirror + filename`` for each
+mirror in turn. The body is streamed into a temporary file in ``folder`` while
+its md5 is computed; only when the md5 matches is the file fsynced and renamed
+into place (``os.replace``), so ``folder/filename`` is either absent or complete
+and correct, even if the process dies mid-download. A mirror that fails (network
+error, HTTP error, wrong checksum) is recorded and the next one is tried; when
+all fail, ``DownloadError`` lists every attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+
+from tqdm.auto import tqdm
+
+CHUNK = 1 << 20
+
+
+class DownloadError(OSError):
+    """Every mirror failed; ``attempts`` is a list of ``(url, reason)``."""
+
+    def __init__(self, message: str, attempts: list[tuple[str, str]]):
+        super().__init__(message)
+        self.attempts = attempts
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not supported on this platform (Windows)
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fetch(url: str, md5: str, folder: str, filename: str, timeout: float, progress: bool) -> str:
+    """Stream ``url`` into a temp file in ``folder``; rename it to ``filename`` if its md5 is right.
+
+    Returns the final path. Raises on network errors and checksum mismatch; the
+    temp file never survives a failure.
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+    try:
+        h = hashlib.md5()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = response.headers.get("Content-Length")
+            with tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
+                      desc=filename, disable=not progress, leave=False) as bar:
+                while block := response.read(CHUNK):
+                    out.write(block)
+                    h.update(block)
+                    bar.update(len(block))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        if h.hexdigest() != md5:
+            raise ValueError(f"md5 mismatch: expected {md5}, got {h.hexdigest()}")
+        final = os.path.join(folder, filename)
+        os.replace(tmp, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+    return final
+
+
+def download(filename: str, md5: str, folder, mirrors, timeout: float = 30.0, progress: bool = True) -> str:
+    """Download ``filename`` from the first mirror that serves it with md5 ``md5``.
+
+    ``mirrors`` are base URLs (the file's URL is ``mirror/filename``).
+    The file lands atomically at ``folder/filename`` (created if needed); returns
+    that path. Raises ``DownloadError`` when every mirror failed.
+    """
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    attempts = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + filename
+        try:
+            return _fetch(url, md5, folder, filename, timeout, progress)
+        except (OSError, ValueError, http.client.HTTPException) as e:  # URLError, HTTPError, timeouts: OSError
+            attempts.append((url, f"{type(e).__name__}: {e}"))
+    tried = "\n".join(f"  {url}: {reason}" for url, reason in attempts) or "  (no mirrors given)"
+    raise DownloadError(f"could not download {filename} (md5 {md5}); tried:\n{tried}", attempts)
