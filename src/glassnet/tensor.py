@@ -134,19 +134,22 @@ class Tensor:
                                    f"got shape {self.data.shape}; pass grad= of that shape")
             grad = np.ones_like(self.data)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)  # a copy
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(): grad has shape {grad.shape}, tensor has shape {self.data.shape}")
 
         order = _topological_order(self)
         grads = {id(self): grad}
+        handed = set()  # arrays (by owner) already stored as some leaf's .grad
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
             if node._backward is None:  # a leaf
-                if g.dtype != node.data.dtype or not g.flags.writeable:
-                    g = g.astype(node.data.dtype)  # a fresh, writable array
+                owner = g if g.base is None else g.base
+                if g.dtype != node.data.dtype or not g.flags.writeable or id(owner) in handed:
+                    g = owner = g.astype(node.data.dtype)  # a fresh, writable array
+                handed.add(id(owner))  # so two leaves never share one gradient array
                 node.grad = g if node.grad is None else node.grad + g
                 continue
             parent_grads = node._backward(g)
@@ -293,10 +296,10 @@ class Tensor:
             a2 = a[None, :] if a.ndim == 1 else a
             b2 = b[:, None] if b.ndim == 1 else b
             g2 = g
+            if b.ndim == 1:  # first, so that vector @ vector (g is 0-d) works
+                g2 = np.expand_dims(g2, -1)
             if a.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
-            if b.ndim == 1:
-                g2 = np.expand_dims(g2, -1)
             ga = gb = None
             if self.requires_grad:
                 ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
