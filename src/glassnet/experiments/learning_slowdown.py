@@ -1,0 +1,80 @@
+"""Learning slowdown (Nielsen, ch. 3): one sigmoid neuron, w = b = 2, input 1,
+target 0, η = 0.15. With the quadratic cost the output error is
+δ = (a − y)·σ′(z), and σ′(4) ≈ 0.018, so a saturated neuron barely moves at
+first; with cross-entropy δ = a − y and it learns fastest when most wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn, optim
+from ..tensor import Tensor
+from .plotting import figure, save
+from .registry import Check, experiment
+
+CLAIM = ("A sigmoid neuron started saturated (w = b = 2, x = 1, y = 0, η = 0.15) learns slowly at first "
+         "with the quadratic cost and quickly with the cross-entropy cost.")
+
+
+def _train(cost: str, config) -> tuple[np.ndarray, np.ndarray]:
+    """Cost and output a = σ(wx + b) at the start of each epoch (one example, one step per epoch)."""
+    neuron = nn.Linear(1, 1)
+    neuron.weight.data[...] = config.w0
+    neuron.bias.data[...] = config.b0
+    opt = optim.SGD(neuron.parameters(), lr=config.lr)
+    x = Tensor(np.ones((1, 1), dtype=np.float32))
+    y = np.zeros((1, 1), dtype=np.float32)
+    costs, outputs = [], []
+    for _ in range(config.epochs):
+        z = neuron(x)
+        a = F.sigmoid(z)
+        loss = F.quadratic_cost(a, y) if cost == "quadratic" else F.binary_cross_entropy_with_logits(z, y)
+        costs.append(loss.item())
+        outputs.append(a.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return np.array(costs), np.array(outputs)
+
+
+@experiment("learning-slowdown", CLAIM,
+            quick=dict(w0=2.0, b0=2.0, lr=0.15, epochs=300, early=50),
+            full=dict(w0=2.0, b0=2.0, lr=0.15, epochs=300, early=50))
+def run(config):
+    runs = {cost: _train(cost, config) for cost in ("quadratic", "cross-entropy")}
+    early = config.early
+    numbers = {}
+    for cost, (costs, outputs) in runs.items():
+        below = np.flatnonzero(outputs < 0.2)
+        numbers[cost] = {
+            "cost": costs, "output": outputs,
+            "relative_cost_drop_early": 1 - costs[early] / costs[0],
+            "epochs_to_output_below_0.2": int(below[0]) if below.size else None,
+            "final_output": outputs[-1],
+        }
+    q, ce = numbers["quadratic"], numbers["cross-entropy"]
+    checks = [
+        Check(f"quadratic: fraction of the cost lost in the first {early} epochs",
+              q["relative_cost_drop_early"], "<", 0.2),
+        Check(f"cross-entropy: fraction of the cost lost in the first {early} epochs",
+              ce["relative_cost_drop_early"], ">", 0.8),
+        Check(f"cross-entropy: epochs until a < 0.2", ce["epochs_to_output_below_0.2"] or config.epochs,
+              "<", (q["epochs_to_output_below_0.2"] or config.epochs) / 3),
+    ]
+
+    fig, axes = figure(1, 3, width=4.3)
+    epochs = np.arange(config.epochs)
+    for ax, cost, color in ((axes[0, 0], "quadratic", "C0"), (axes[0, 1], "cross-entropy", "C1")):
+        ax.plot(epochs, numbers[cost]["cost"], color=color, label=cost)
+        ax.axvline(early, color="gray", ls=":", label=f"epoch {early}")
+        ax.set(title=f"{cost} cost", xlabel="epoch", ylabel="cost", ylim=(0, None))
+        ax.legend()
+    ax = axes[0, 2]
+    for cost, color in (("quadratic", "C0"), ("cross-entropy", "C1")):
+        ax.plot(epochs, numbers[cost]["output"], color=color, label=cost)
+    ax.set(title="output a = σ(wx+b) (target 0)", xlabel="epoch", ylabel="output a", ylim=(0, 1))
+    ax.legend()
+    fig.suptitle(f"Learning slowdown: w = {config.w0}, b = {config.b0}, x = 1, y = 0, η = {config.lr}")
+    return numbers, checks, [save(fig, config, "learning_slowdown")]

@@ -1,0 +1,46 @@
+"""Figures for experiments: matplotlib without pyplot (no GUI, no global state).
+
+``fig, axes = figure(1, 2)`` makes a Figure on the Agg canvas; ``save(fig,
+config, "curves")`` writes ``<out_dir>/curves.png`` and returns its path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3.8, **kwargs):
+    """A Figure with an ``nrows × ncols`` grid of axes of ``width × height``
+    inches each; ``axes`` is a 2-D array unless the grid is 1×1."""
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
+    return fig, (axes[0, 0] if nrows == ncols == 1 else axes)
+
+
+def save(fig: Figure, config, stem: str) -> Path:
+    """Write ``fig`` as ``<config.out_dir>/<stem>.png`` and return the path."""
+    path = config.path(f"{stem}.png")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def decision_regions(ax, predict, x: np.ndarray, y: np.ndarray, title: str, steps: int = 200) -> None:
+    """Shade ``predict(grid) -> class`` over the bounding box of the 2-D points
+    ``x`` (N, 2) and draw the points coloured by their labels ``y`` (N,)."""
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    pad = 0.15 * (hi - lo) + 0.1
+    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], steps),
+                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], steps))
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    classes = np.asarray(predict(grid)).reshape(gx.shape)
+    k = int(max(classes.max(), y.max())) + 1
+    ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, cmap="coolwarm" if k == 2 else "tab10",
+                alpha=0.3, vmin=-0.5, vmax=k - 0.5)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm" if k == 2 else "tab10", vmin=-0.5, vmax=k - 0.5,
+               edgecolors="k", s=25 if len(x) > 20 else 80)
+    ax.set_title(title)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
