@@ -38,3 +38,21 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6, what="value"):
     a, e = to_numpy(actual), to_numpy(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=what)
+
+
+def compare_with_torch(torch, ours, theirs, arrays, rtol=1e-5, atol=1e-6, seed=0, what="op"):
+    """Run ``ours`` on glassnet tensors and ``theirs`` on torch tensors made
+    from the same (float32) ``arrays``; compare the outputs and the gradients
+    of Σ out ⊙ R (R a fixed random array) for every floating input.
+    Returns (our output, torch output)."""
+    ours_in = [glassnet.Tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+    torch_in = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    out, expected = ours(*ours_in), theirs(*torch_in)
+    assert_close(out, expected, rtol, atol, what=f"{what}: forward")
+    r = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    (out * glassnet.Tensor(r)).sum().backward()
+    (expected * torch.from_numpy(r)).sum().backward()
+    for i, (a, t) in enumerate(zip(ours_in, torch_in)):
+        if a.requires_grad:
+            assert_close(a.grad, t.grad, rtol, atol, what=f"{what}: gradient of input {i}")
+    return out, expected
