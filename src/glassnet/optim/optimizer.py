@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import Tensor
+
 
 class Optimizer:
     def __init__(self, params, defaults: dict):
@@ -29,6 +31,10 @@ class Optimizer:
     def add_param_group(self, group: dict) -> None:
         group = dict(group)
         group["params"] = list(group["params"])
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameters must be glassnet Tensors, "
+                                f"got a {type(p).__name__}")
         unknown = set(group) - set(self.defaults) - {"params", "name"}
         if unknown:
             raise ValueError(f"{type(self).__name__}: unknown parameter-group options {sorted(unknown)}; "
@@ -57,27 +63,49 @@ class Optimizer:
 
     # ------------------------------------------------------ saving, loading
     def state_dict(self) -> dict:
-        """{"groups": [hyper-parameters], "state": {"<group>.<index>.<name>": array}}."""
-        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        """{"groups": [hyper-parameters], "state": {"<group>.<index>.<name>": array}}.
+
+        ``groups`` is JSON-able (one dict per parameter group, with ``num_params``
+        instead of the parameters); ``state`` maps names to ndarrays (a step count
+        is a 0-d int64 array), ready for safetensors. The arrays are copies.
+        """
+        groups = [{k: _to_json(v) for k, v in g.items() if k != "params"} | {"num_params": len(g["params"])}
+                  for g in self.param_groups]
         arrays = {}
         for gi, group in enumerate(self.param_groups):
             for pi, p in enumerate(group["params"]):
                 for name, value in self.state.get(id(p), {}).items():
-                    arrays[f"{gi}.{pi}.{name}"] = np.asarray(value)
+                    arrays[f"{gi}.{pi}.{name}"] = np.array(value)
         return {"groups": groups, "state": arrays}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore hyper-parameters and per-parameter state saved by :meth:`state_dict`
+        for the same parameters in the same groups and order."""
+        name = type(self).__name__
         if len(state["groups"]) != len(self.param_groups):
-            raise ValueError(f"optimizer state has {len(state['groups'])} parameter groups, "
+            raise ValueError(f"{name}.load_state_dict: the state has {len(state['groups'])} parameter groups, "
                              f"this optimizer has {len(self.param_groups)}")
-        for group, saved in zip(self.param_groups, state["groups"]):
-            group.update(saved)
-        self.state = {}
+        for gi, (group, saved) in enumerate(zip(self.param_groups, state["groups"])):
+            if saved.get("num_params", len(group["params"])) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: group {gi} has {saved['num_params']} parameters "
+                                 f"in the state, {len(group['params'])} in this optimizer")
+        new_state: dict[int, dict] = {}
         for key, value in state["state"].items():
-            gi, pi, name = key.split(".", 2)
+            gi, pi, entry = key.split(".", 2)
             p = self.param_groups[int(gi)]["params"][int(pi)]
             value = np.array(value)
-            self.state.setdefault(id(p), {})[name] = value.item() if value.ndim == 0 and value.dtype.kind == "i" else value
+            if value.ndim == 0 and value.dtype.kind in "iu":
+                value = int(value)
+            elif value.shape != p.shape:
+                raise ValueError(f"{name}.load_state_dict: {key!r} has shape {value.shape}, "
+                                 f"its parameter has shape {p.shape}")
+            else:
+                value = value.astype(p.dtype, copy=False)
+            new_state.setdefault(id(p), {})[entry] = value
+        for group, saved in zip(self.param_groups, state["groups"]):
+            group.update({k: tuple(v) if isinstance(group.get(k), tuple) else v
+                          for k, v in saved.items() if k != "num_params"})
+        self.state = new_state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -85,3 +113,19 @@ class Optimizer:
             opts = ", ".join(f"{k}={v}" for k, v in g.items() if k != "params")
             lines.append(f"  group {i}: {len(g['params'])} tensors, {opts}")
         return "\n".join(lines) + "\n)"
+
+
+def _to_json(value):
+    """A hyper-parameter as a JSON value (tuples become lists, NumPy scalars numbers)."""
+    if isinstance(value, (tuple, list)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def check_hyperparameters(optimizer: str, **values) -> None:
+    """Raise ValueError naming the optimizer and option if any value is negative."""
+    for key, value in values.items():
+        if value < 0:
+            raise ValueError(f"{optimizer}: {key} must be >= 0, got {value}")

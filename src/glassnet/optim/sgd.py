@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_hyperparameters
 
 
 class SGD(Optimizer):
-    """PyTorch's SGD.
+    """PyTorch's SGD (same defaults, same update).
 
     g ← ∇ + λ·w (weight_decay λ);  with momentum μ: v ← μ·v + (1−dampening)·g
     (v = g on the first step), and the step uses v (or g + μ·v with Nesterov);
     w ← w − η·step.
     """
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
-        if lr < 0:
-            raise ValueError(f"SGD: learning rate must be >= 0, got {lr}")
+        check_hyperparameters("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
     def update(self, p, grad, state, group):
+        w = p.data
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * w
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
@@ -32,6 +32,6 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad
+                buf += grad if group["dampening"] == 0 else (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * grad
+        w -= group["lr"] * grad
