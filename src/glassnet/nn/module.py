@@ -27,9 +27,45 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+# Module classes that ``glassnet.load`` may rebuild, by name: glassnet's own
+# classes register themselves, user classes with ``@register_module``.
+_registry: dict[str, type] = {}
+
+
+def register_module(cls=None, *, name: str | None = None):
+    """Class decorator: let ``glassnet.load`` rebuild instances of a user Module
+    subclass (under ``name``, default ``"<module>.<qualname>"``); no pickle needed."""
+    def register(cls):
+        if not (isinstance(cls, type) and issubclass(cls, Module)):
+            raise TypeError(f"register_module: expected a Module subclass, got {cls!r}")
+        key = name or f"{cls.__module__}.{cls.__qualname__}"
+        if _registry.get(key, cls) is not cls:
+            raise ValueError(f"register_module: name {key!r} is already taken by {_registry[key]!r}")
+        _registry[key] = cls
+        cls._registry_name = key
+        return cls
+    return register if cls is None else register(cls)
+
+
 class Module:
     """Base class: subclasses set parameters/children in ``__init__`` and define
-    ``forward``; calling the module calls ``forward``."""
+    ``forward``; calling the module calls ``forward``.
+
+    Every instance remembers the arguments of the constructor call that made it
+    (``_init_args = (args, kwargs)``), so ``glassnet.io`` can rebuild it from JSON."""
+
+    _registry_name: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._registry_name = None  # not inherited: each class registers itself
+        if cls.__module__.split(".")[0] == "glassnet" and "<locals>" not in cls.__qualname__:
+            register_module(cls)
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        object.__setattr__(self, "_init_args", (args, dict(kwargs)))
+        return self
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -43,8 +79,11 @@ class Module:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
         was_buffer = name in self._buffers
+        target = (self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module)
+                  else self._buffers if was_buffer else None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not target:  # a reassigned entry keeps its place (Sequential's order)
+                registry.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):

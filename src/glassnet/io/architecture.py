@@ -1,0 +1,288 @@
+"""A model's architecture as JSON, so it can be rebuilt without pickle.
+
+Every :class:`~glassnet.nn.Module` remembers the arguments of the constructor
+call that made it. :func:`to_config` turns a model into a tree of plain JSON::
+
+    {"class": "glassnet.nn.linear.Linear", "args": [784, 100], "kwargs": {},
+     "children": {}}
+
+and :func:`from_config` calls the same constructors again. Only classes in the
+module registry can be named (glassnet's own, and user classes decorated with
+``@glassnet.nn.register_module``), so a file can never make glassnet run
+arbitrary code. The weights are not part of the config: they travel in
+safetensors and are loaded afterwards with ``load_state_dict``.
+
+Argument values are encoded as JSON, with a tagged object for what JSON lacks:
+
+===========================  ==========================================
+Python value                 JSON
+===========================  ==========================================
+None, bool, int, str, list   themselves (lists element by element)
+float                        a number (``{"$float": "nan"|"inf"|"-inf"}``)
+tuple / dict                 ``{"$tuple": [...]}`` / ``{"$dict": {...}}``
+NumPy dtype or scalar type   ``{"$dtype": "float32"}``
+small ndarray                ``{"$array": [...], "dtype": "float32"}``
+a child module               ``{"$module": "<child name>"}``
+another module               ``{"$config": {...}}``
+a registered Module class    ``{"$class": "<registered name>"}``
+a glassnet function          ``{"$function": "glassnet.functional.relu"}``
+a numpy Generator            ``{"$generator": "<key>"}`` (state in ``generators``)
+===========================  ==========================================
+
+A module that was changed after construction (a replaced classifier head,
+``model[0] = ...``) is still rebuilt faithfully: the config lists each
+module's *current* children, and a child that differs from what the
+constructor made is replaced by the saved one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+
+from .. import random as grandom
+from ..nn.module import Module, _registry
+
+FORMAT = "glassnet.architecture/1"
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+class ArchitectureError(ValueError):
+    """A model cannot be written as, or rebuilt from, an architecture config."""
+
+
+def registered_name(cls: type) -> str:
+    """The registry name of a Module class; raises ArchitectureError if it has none."""
+    name = cls.__dict__.get("_registry_name")
+    if name is None or _registry.get(name) is not cls:
+        raise ArchitectureError(
+            f"{cls.__module__}.{cls.__qualname__} is not registered, so glassnet.load could not rebuild it: "
+            f"decorate the class with @glassnet.nn.register_module")
+    return name
+
+
+def lookup_class(name: str) -> type:
+    """The registered Module class called ``name`` (importing glassnet's own module if needed)."""
+    if name not in _registry and name.startswith("glassnet."):
+        try:
+            importlib.import_module(name.rsplit(".", 1)[0])
+        except ImportError:
+            pass
+    if name not in _registry:
+        raise ArchitectureError(
+            f"unknown module class {name!r}: only glassnet's modules and classes decorated with "
+            f"@glassnet.nn.register_module can be rebuilt (import the module that defines it first)")
+    return _registry[name]
+
+
+# ------------------------------------------------------------------ encoding
+class _Encoder:
+    """``known_generators`` (id → key): encode only to compare with a saved
+    config, naming generators by the keys they were decoded from."""
+
+    def __init__(self, known_generators: dict | None = None):
+        self.generators: dict[str, dict] = {}
+        self._keys: dict[int, str] = {}
+        self._known = known_generators
+
+    def module(self, module: Module) -> dict:
+        cls = type(module)
+        name = registered_name(cls)
+        init = getattr(module, "_init_args", None)
+        if init is None:
+            raise ArchitectureError(f"{cls.__name__} instance has no recorded constructor arguments")
+        args, kwargs = init
+        children = {id(child): key for key, child in module._modules.items()}
+        where = cls.__name__
+        return {
+            "class": name,
+            "args": [self.value(a, children, f"{where} argument {i}") for i, a in enumerate(args)],
+            "kwargs": {k: self.value(v, children, f"{where} argument {k!r}") for k, v in kwargs.items()},
+            "children": {key: self.module(child) for key, child in module._modules.items()},
+        }
+
+    def value(self, v, children: dict, where: str):
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            return v if math.isfinite(v) else {"$float": repr(v)}
+        if isinstance(v, list):
+            return [self.value(x, children, where) for x in v]
+        if isinstance(v, tuple):
+            return {"$tuple": [self.value(x, children, where) for x in v]}
+        if isinstance(v, dict):
+            if not all(isinstance(k, str) for k in v):
+                raise ArchitectureError(f"{where}: dict keys must be strings to be saved as JSON")
+            return {"$dict": {k: self.value(x, children, where) for k, x in v.items()}}
+        if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
+            return {"$dtype": np.dtype(v).name}
+        if isinstance(v, np.ndarray):
+            if v.size > 4096:
+                raise ArchitectureError(f"{where}: an array of {v.size} elements is too large for the "
+                                        f"architecture JSON; register it as a buffer instead")
+            return {"$array": v.tolist(), "dtype": v.dtype.name}
+        if isinstance(v, Module):
+            if id(v) in children:
+                return {"$module": children[id(v)]}
+            return {"$config": self.module(v)}
+        if isinstance(v, type) and issubclass(v, Module):
+            return {"$class": registered_name(v)}
+        if isinstance(v, np.random.Generator):
+            return {"$generator": self.generator(v)}
+        if callable(v) and getattr(v, "__module__", "").split(".")[0] == "glassnet" \
+                and "<locals>" not in getattr(v, "__qualname__", "<locals>"):
+            return {"$function": f"{v.__module__}:{v.__qualname__}"}
+        raise ArchitectureError(
+            f"{where} is a {type(v).__name__}, which cannot be saved as JSON (supported: numbers, strings, "
+            f"lists, tuples, dicts, dtypes, small arrays, modules, module classes, glassnet functions, generators)")
+
+    def generator(self, g: np.random.Generator) -> str:
+        if g is grandom.get_generator():
+            return "global"
+        if self._known is not None:
+            return self._known.get(id(g), "?")
+        key = self._keys.get(id(g))
+        if key is None:
+            key = self._keys[id(g)] = str(len(self._keys))
+            self.generators[key] = g.bit_generator.state
+        return key
+
+
+def to_config(model: Module) -> dict:
+    """The JSON-able architecture of ``model``: ``{"format", "module", "generators"}``.
+
+    ``generators`` holds the state of each generator passed to a constructor,
+    as it is now, so the rebuilt model continues the same random stream."""
+    encoder = _Encoder()
+    module = encoder.module(model)
+    return {"format": FORMAT, "module": module, "generators": encoder.generators}
+
+
+# ------------------------------------------------------------------ decoding
+class _LazyChildren(dict):
+    """Child modules rebuilt from their saved configs on first use (as a
+    constructor argument, or to replace what the constructor made)."""
+
+    def __init__(self, build, saved: dict):
+        super().__init__()
+        self._build, self._saved = build, saved
+
+    def __missing__(self, key):
+        if key not in self._saved:
+            raise ArchitectureError(f"a constructor argument refers to child {key!r}, which was not saved")
+        child = self[key] = self._build(self._saved[key])
+        return child
+
+
+class _Decoder:
+    def __init__(self, generator_states: dict):
+        self.states = generator_states
+        self.generators: dict[str, np.random.Generator] = {}
+
+    def module(self, config: dict) -> Module:
+        try:
+            cls = lookup_class(config["class"])
+            args, kwargs, saved_children = config["args"], config["kwargs"], config["children"]
+        except (KeyError, TypeError) as e:
+            raise ArchitectureError(f"malformed module config (missing {e}): {str(config)[:200]}") from None
+        children = _LazyChildren(self.module, saved_children)
+        try:
+            module = cls(*[self.value(a, children) for a in args],
+                         **{k: self.value(v, children) for k, v in kwargs.items()})
+        except Exception as e:
+            raise ArchitectureError(f"rebuilding {cls.__name__} from its saved arguments failed: {e}") from e
+        self.reconcile(module, saved_children, children)
+        return module
+
+    def reconcile(self, module: Module, saved_children: dict, children: dict) -> None:
+        """Make ``module``'s children match the saved ones, in the saved order:
+        keep those the constructor built identically, replace the others."""
+        for key in [k for k in module._modules if k not in saved_children]:
+            delattr(module, key)
+        known = {id(g): key for key, g in self.generators.items()}
+        for key, saved in saved_children.items():
+            current = module._modules.get(key)
+            built_from_args = key in children and current is children[key]
+            if not built_from_args and (current is None or _Encoder(known).module(current) != saved):
+                setattr(module, key, children[key])
+            module._modules.move_to_end(key)
+
+    def value(self, v, children: dict):
+        if isinstance(v, list):
+            return [self.value(x, children) for x in v]
+        if not isinstance(v, dict):
+            return v
+        tags = [k for k in v if k.startswith("$")]
+        if len(tags) != 1:
+            raise ArchitectureError(f"unrecognised value in an architecture config: {str(v)[:200]}")
+        tag, payload = tags[0], v[tags[0]]
+        if tag == "$float":
+            return float(payload)
+        if tag == "$tuple":
+            return tuple(self.value(x, children) for x in payload)
+        if tag == "$dict":
+            return {k: self.value(x, children) for k, x in payload.items()}
+        if tag == "$dtype":
+            return np.dtype(payload)
+        if tag == "$array":
+            return np.array(payload, dtype=v["dtype"])
+        if tag == "$module":
+            return children[payload]
+        if tag == "$config":
+            return self.module(payload)
+        if tag == "$class":
+            return lookup_class(payload)
+        if tag == "$generator":
+            return self.generator(payload)
+        if tag == "$function":
+            return _lookup_function(payload)
+        raise ArchitectureError(f"unrecognised tag {tag!r} in an architecture config")
+
+    def generator(self, key: str) -> np.random.Generator:
+        if key == "global":
+            return grandom.get_generator()
+        if key not in self.generators:
+            state = self.states.get(key)
+            if not isinstance(state, dict) or state.get("bit_generator") not in _BIT_GENERATORS:
+                raise ArchitectureError(f"generator {key!r} has no valid saved state")
+            g = np.random.Generator(getattr(np.random, state["bit_generator"])())
+            self.generators[key] = g
+        return self.generators[key]
+
+    def restore_generator_states(self) -> None:
+        """Undo the draws the constructors made: each generator continues from its saved state."""
+        for key, g in self.generators.items():
+            g.bit_generator.state = self.states[key]
+
+
+def _lookup_function(path: str):
+    module_name, _, qualname = path.partition(":")
+    if module_name.split(".")[0] != "glassnet":
+        raise ArchitectureError(f"only glassnet's own functions can be named in an architecture, got {path!r}")
+    obj = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ArchitectureError(f"{path!r} is not callable")
+    return obj
+
+
+def from_config(config: dict) -> Module:
+    """Rebuild the model described by :func:`to_config`'s output (fresh weights:
+    load the saved ones with ``load_state_dict``)."""
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        found = config.get("format") if isinstance(config, dict) else type(config).__name__
+        raise ArchitectureError(f"expected an architecture config with format {FORMAT!r}, got {found!r}")
+    decoder = _Decoder(config.get("generators", {}))
+    global_state = grandom.get_state()  # constructors draw initial weights: leave no trace
+    try:
+        model = decoder.module(config["module"])
+    finally:
+        grandom.set_state(global_state)
+    decoder.restore_generator_states()
+    return model
