@@ -3,6 +3,7 @@
 from . import functional, init, nn, optim
 from .backend import default_dtype, set_default_dtype
 from .gradcheck import gradcheck
+from .io import load, save
 from .random import seed
 from .tensor import Tensor, cat, enable_grad, is_grad_enabled, no_grad, ones, randn, stack, tensor, where, zeros
 
