@@ -41,6 +41,8 @@ class TensorDataset:
         return len(self.arrays[0])
 
     def __getitem__(self, index):
+        if isinstance(index, np.ndarray):  # take() is about twice as fast as fancy indexing
+            return tuple(a.take(index, axis=0) for a in self.arrays)
         return tuple(a[index] for a in self.arrays)
 
 
