@@ -7,3 +7,6 @@ from .activation import LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Soft
 from .basic import Dropout, Flatten, Identity
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MultiMarginLoss, NLLLoss, QuadraticCost, SVMLoss
 from .normalization import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d, Dropout2d
+from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d,
+                      SpatialPyramidPool2d)

@@ -1,0 +1,152 @@
+"""2-D convolution (im2col + one GEMM) and channel dropout.
+
+Layout. Images are NCHW to the user. Inside, ``conv2d`` works in the
+channels-first, batch-last memory order (C, H, W, N): there the im2col copy and
+the col2im additions move long contiguous rows (Wo·N numbers) instead of rows of
+Wo, and the matrix product ``W (C_out, C·kh·kw) @ cols (C·kh·kw, Ho·Wo·N)`` writes
+its (C_out, Ho, Wo, N) result with no transpose at all. The output is returned as
+an NCHW *view* of that array (``out.shape == (N, C_out, Ho, Wo)``, strides of the
+(C, H, W, N) order); NumPy's elementwise ops and slicing keep that order, so a
+ReLU or a pooling layer in between leaves the next convolution an input it reads
+without a copy. Code that needs C-contiguous memory calls ``np.ascontiguousarray``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..random import get_generator
+from ..tensor import Tensor
+
+# OpenBLAS multiplies products with M·N·K up to about 100³ by a kernel that skips
+# packing; a long, thin product (few weights, many positions) runs 2–3× faster
+# as a batch of such blocks.
+_SMALL_GEMM = 1_000_000
+
+
+def pair(value, name: str = "value") -> tuple[int, int]:
+    """``k`` → (k, k); a pair stays a pair of ints."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+    return value
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """⌊(size + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ bᵀ for a (M, P), b (K, P) that share a long axis P: Σ_p a[:, p] b[:, p]ᵀ,
+    summed over blocks of P small enough for OpenBLAS's small-matrix kernel when
+    M·K is small (a convolution's weight gradient with few weights)."""
+    m, p = a.shape
+    k = b.shape[0]
+    if m * k * p > _SMALL_GEMM and m * k <= 4096:
+        blocks = next((d for d in range(2, p + 1) if p % d == 0 and m * k * (p // d) <= _SMALL_GEMM), p)
+        if blocks < p:
+            a3 = a.reshape(m, blocks, p // blocks).transpose(1, 0, 2)
+            b3 = b.reshape(k, blocks, p // blocks).transpose(1, 2, 0)
+            return np.matmul(a3, b3).sum(axis=0)
+    return (b @ a.T).T
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1) -> Tensor:
+    """Cross-correlation of a batch of images with a bank of filters.
+
+    y[n, o, i, j] = b[o] + Σ_{c,u,v} W[o, c, u, v] · xp[n, c, s·i + d·u, s·j + d·v],
+    xp = x zero-padded by ``padding`` on each side, s = stride, d = dilation.
+
+    Shapes: x (N, C, H, W); W (C_out, C, kh, kw); b (C_out,);
+    y (N, C_out, Ho, Wo) with Ho = ⌊(H + 2p − d(kh−1) − 1)/s⌋ + 1 (Wo alike).
+
+    Forward: cols (C·kh·kw, Ho·Wo·N) gathers every receptive field (one copy of a
+    strided window view), then y = W₂ @ cols with W₂ = W reshaped (C_out, C·kh·kw).
+    Backward, with g = dL/dy as G (C_out, Ho·Wo·N):
+    dW = G colsᵀ, db = Σ G over positions, dcols = W₂ᵀ G and dx = col2im(dcols):
+    each kernel offset (u, v) adds its slice of dcols back onto the input
+    positions it read (a loop over the kh·kw offsets only). dx is computed only
+    when x requires a gradient.
+    """
+    xd, w = x.data, weight.data
+    if xd.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv2d: expected input (N, C, H, W) and weight (C_out, C, kh, kw), "
+                         f"got input {xd.shape} and weight {w.shape}")
+    if xd.dtype != w.dtype or (bias is not None and bias.data.dtype != w.dtype):
+        raise TypeError(f"conv2d: input, weight and bias must share a dtype, got {xd.dtype}, {w.dtype}"
+                        + (f", {bias.data.dtype}" if bias is not None else ""))
+    n, c, h, wd = xd.shape
+    c_out, c_w, kh, kw = w.shape
+    if c != c_w:
+        raise ValueError(f"conv2d: weight {w.shape} expects {c_w} input channels, got input {xd.shape}")
+    (sh, sw), (ph, pw), (dh, dw) = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    ho, wo = output_size(h, kh, sh, ph, dh), output_size(wd, kw, sw, pw, dw)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv2d: input {h}×{wd} with padding ({ph}, {pw}) is smaller than the "
+                         f"kernel {kh}×{kw} (dilation ({dh}, {dw})); expected at least "
+                         f"{dh * (kh - 1) + 1 - 2 * ph}×{dw * (kw - 1) + 1 - 2 * pw}")
+
+    # x in (C, H, W, N) order, padded: free when x already has that layout.
+    xt = xd.transpose(1, 2, 3, 0)
+    if ph or pw:
+        xp = np.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=xd.dtype)
+        xp[:, ph:ph + h, pw:pw + wd] = xt
+    else:
+        xp = np.ascontiguousarray(xt)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    windows = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
+    cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3)).reshape(c * kh * kw, ho * wo * n)
+    w2 = w.reshape(c_out, -1)
+    y = w2 @ cols  # (C_out, Ho·Wo·N)
+    if bias is not None:
+        y += bias.data[:, None]
+    out = y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2)
+    keep_cols = cols if weight.requires_grad else None  # the only large array backward keeps
+    padded_shape = xp.shape
+
+    def backward(g):
+        g2 = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(c_out, -1)
+        gx = gw = gb = None
+        if weight.requires_grad:
+            gw = _matmul_nt(g2, keep_cols).reshape(w.shape)
+        if bias is not None and bias.requires_grad:
+            gb = g2.sum(axis=1)
+        if x.requires_grad:
+            dcols = (w2.T @ g2).reshape(c, kh, kw, ho, wo, n)
+            dxp = np.zeros(padded_shape, dtype=w.dtype)
+            for u in range(kh):
+                rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
+                for v in range(kw):
+                    dxp[:, rows, v * dw:v * dw + sw * (wo - 1) + 1:sw] += dcols[:, u, v]
+            gx = dxp[:, ph:ph + h, pw:pw + wd].transpose(3, 0, 1, 2)
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor._from_op(out, parents, backward, "conv2d")
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
+              generator: np.random.Generator | None = None) -> Tensor:
+    """Channel dropout: zero each whole feature map x[n, c] with probability p
+    and scale the kept ones by 1/(1−p) (inverted dropout; identity when not
+    training). Neighbouring pixels of a map are strongly correlated, so dropping
+    single pixels regularises little; dropping maps does.
+
+    Shapes: x (N, C, H, W) (or (N, C, L)); mask (N, C, 1, 1). Backward: g·mask/(1−p).
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout2d probability must be in [0, 1), got {p}")
+    if x.ndim < 3:
+        raise ValueError(f"dropout2d: expected input (N, C, H, W), got shape {x.shape}")
+    if not training or p == 0:
+        return x
+    xd = x.data
+    shape = xd.shape[:2] + (1,) * (xd.ndim - 2)
+    mask = (get_generator(generator).random(shape, dtype=np.float32) >= p).astype(xd.dtype)
+    mask *= 1 / (1 - p)
+    return Tensor._from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout2d")

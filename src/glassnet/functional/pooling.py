@@ -1,0 +1,238 @@
+"""Pooling: max and average over windows, adaptive bins and spatial pyramids.
+
+Every op takes x of shape (N, C, H, W) in any memory layout and returns its
+result in the same layout (see ``conv.py``: convolutions hand over arrays in
+(C, H, W, N) order), with hand-derived backward passes:
+
+- max routes g to the winner of each window (one winner per window: the first
+  maximum in row-major order, as in PyTorch), so dL/dx is g at the argmax and 0
+  elsewhere;
+- average spreads g evenly over the window, g/(kh·kw);
+- where windows overlap (stride < kernel) an input that belongs to several
+  windows sums the gradients of all of them.
+
+Windows are strided slices, one per kernel offset: a loop over the kh·kw
+offsets, never over images or output positions. For the common kernel == stride
+case this is the same arithmetic as reshaping (H, W) into (Ho, kh, Wo, kw) tiles
+and reducing over the tile axes, but ``np.maximum`` of kh·kw strided slices runs
+3–30× faster than ``tiles.max(axis=(3, 5))`` (NumPy reduces short strided axes
+slowly), so the slices serve both; without overlap, backward assigns instead of adding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, cat
+from .conv import output_size, pair
+
+
+def _check_input(name: str, xd: np.ndarray) -> None:
+    if xd.ndim != 4:
+        raise ValueError(f"{name}: expected input (N, C, H, W), got shape {xd.shape}")
+
+
+def _window_args(name: str, xd: np.ndarray, kernel_size, stride, padding):
+    """Normalised (kh, kw), (sh, sw), (ph, pw), (Ho, Wo); stride defaults to the kernel."""
+    _check_input(name, xd)
+    (kh, kw) = pair(kernel_size, "kernel_size")
+    (sh, sw) = pair(kernel_size if stride is None else stride, "stride")
+    (ph, pw) = pair(padding, "padding")
+    if 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(f"{name}: padding ({ph}, {pw}) must be at most half the kernel ({kh}, {kw})")
+    ho, wo = output_size(xd.shape[2], kh, sh, ph), output_size(xd.shape[3], kw, sw, pw)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{name}: input {xd.shape[2]}×{xd.shape[3]} with padding ({ph}, {pw}) is "
+                         f"smaller than the kernel {kh}×{kw}")
+    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
+
+
+def _pad(xd: np.ndarray, ph: int, pw: int, value: float) -> np.ndarray:
+    """x with ``value`` around H and W, in x's memory layout."""
+    if not ph and not pw:
+        return xd
+    n, c, h, w = xd.shape
+    out = np.full_like(xd, value, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    out[:, :, ph:ph + h, pw:pw + w] = xd
+    return out
+
+
+def _windows(kernel, stride, out_hw):
+    """For each kernel offset (u, v), row-major: the slice of the padded input
+    that offset reads for every output position."""
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
+    for u in range(kh):
+        for v in range(kw):
+            yield (slice(None), slice(None),
+                   slice(u, u + sh * (ho - 1) + 1, sh), slice(v, v + sw * (wo - 1) + 1, sw))
+
+
+def _fold(ufunc, xp: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
+    """ufunc(…ufunc(w₁, w₂)…, w_k) over the window slices, in xp's memory layout."""
+    out = None
+    for window in _windows(kernel, stride, out_hw):
+        out = xp[window].copy(order="K") if out is None else ufunc(out, xp[window], out=out)
+    return out
+
+
+def _in_layout(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``a`` in the memory layout of ``like`` (elementwise ops on mismatched
+    layouts run ~10× slower than one copy)."""
+    if np.argsort(a.strides, kind="stable").tolist() == np.argsort(like.strides, kind="stable").tolist():
+        return a
+    out = np.empty_like(like, dtype=a.dtype)
+    out[...] = a
+    return out
+
+
+def _overlap(kernel, stride) -> bool:
+    return stride[0] < kernel[0] or stride[1] < kernel[1]
+
+
+def _crop(dxp: np.ndarray, ph: int, pw: int, shape: tuple) -> np.ndarray:
+    return dxp[:, :, ph:ph + shape[2], pw:pw + shape[3]]
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """y[n, c, i, j] = max over the window xp[n, c, s·i : s·i + kh, s·j : s·j + kw],
+    xp = x padded with −∞ (padding at most half the kernel), s = stride (default:
+    the kernel size).
+
+    Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1.
+    Backward: dx = g at each window's argmax (the first maximum in row-major
+    order), 0 elsewhere, summed where windows overlap. The winners are found in
+    backward, offset by offset: the elements equal to the maximum that no
+    earlier offset of the same window claimed.
+    """
+    xd = x.data
+    kernel, stride, padding, out_hw = _window_args("max_pool2d", xd, kernel_size, stride, padding)
+    xp = _pad(xd, *padding, -np.inf)
+    out = _fold(np.maximum, xp, kernel, stride, out_hw)
+    overlap = _overlap(kernel, stride)
+
+    def backward(g):
+        g = _in_layout(g, out)
+        dxp = np.zeros_like(xp)
+        claimed = np.zeros_like(out, dtype=bool)
+        for window in _windows(kernel, stride, out_hw):
+            wins = xp[window] == out
+            wins &= ~claimed
+            claimed |= wins
+            if overlap:
+                dxp[window] += g * wins
+            else:
+                np.multiply(g, wins, out=dxp[window])
+        return (_crop(dxp, *padding, xd.shape),)
+
+    return Tensor._from_op(out, (x,), backward, "max_pool2d")
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """y[n, c, i, j] = (1/(kh·kw)) Σ over the window of xp (x padded with zeros;
+    the padding counts in the divisor, PyTorch's ``count_include_pad=True``).
+
+    Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1.
+    Backward: every element of a window receives g/(kh·kw), summed where windows overlap.
+    """
+    xd = x.data
+    kernel, stride, padding, out_hw = _window_args("avg_pool2d", xd, kernel_size, stride, padding)
+    scale = xd.dtype.type(1 / (kernel[0] * kernel[1]))
+    xp = _pad(xd, *padding, 0)
+    out = _fold(np.add, xp, kernel, stride, out_hw)
+    out *= scale
+    padded_shape, overlap = xp.shape, _overlap(kernel, stride)
+
+    def backward(g):
+        gs = _in_layout(g, out) * scale
+        dxp = np.zeros_like(xd, shape=padded_shape)
+        for window in _windows(kernel, stride, out_hw):
+            if overlap:
+                dxp[window] += gs
+            else:
+                dxp[window] = gs
+        return (_crop(dxp, *padding, xd.shape),)
+
+    return Tensor._from_op(out, (x,), backward, "avg_pool2d")
+
+
+def global_avg_pool2d(x: Tensor) -> Tensor:
+    """y[n, c] = mean over H and W of x[n, c]: (N, C, H, W) → (N, C).
+    (``adaptive_avg_pool2d(x, 1)`` gives the same numbers as (N, C, 1, 1).)"""
+    _check_input("global_avg_pool2d", x.data)
+    return x.mean(axis=(2, 3))
+
+
+def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's bins: bin i covers [⌊i·size/out⌋, ⌈(i+1)·size/out⌉) (bins overlap
+    when out does not divide size; every input index is in some bin)."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _adaptive_pool(name: str, x: Tensor, output_size, mode: str) -> Tensor:
+    """Max or mean over each bin of the adaptive grid; a loop over the out_h·out_w bins."""
+    xd = x.data
+    _check_input(name, xd)
+    oh, ow = pair(output_size, "output_size")
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: output_size must be positive, got ({oh}, {ow})")
+    n, c, h, w = xd.shape
+    if h % oh == 0 and w % ow == 0:  # equal, disjoint bins: the tile kernels
+        pool = max_pool2d if mode == "max" else avg_pool2d
+        return pool(x, (h // oh, w // ow))
+    bins = [(i, j, rows, cols) for i, rows in enumerate(adaptive_bins(h, oh))
+            for j, cols in enumerate(adaptive_bins(w, ow))]
+    out = np.empty_like(xd, shape=(n, c, oh, ow))
+    firsts = {}
+    for i, j, (r0, r1), (c0, c1) in bins:
+        block = xd[:, :, r0:r1, c0:c1].reshape(n, c, -1)
+        if mode == "max":
+            firsts[i, j] = block.argmax(axis=-1)[..., None]
+            out[:, :, i, j] = np.take_along_axis(block, firsts[i, j], axis=-1)[..., 0]
+        else:
+            out[:, :, i, j] = block.mean(axis=-1)
+
+    def backward(g):
+        dx = np.zeros_like(xd)
+        for i, j, (r0, r1), (c0, c1) in bins:
+            if mode == "max":
+                d = np.zeros((n, c, (r1 - r0) * (c1 - c0)), dtype=xd.dtype)
+                np.put_along_axis(d, firsts[i, j], g[:, :, i, j, None], axis=-1)
+                dx[:, :, r0:r1, c0:c1] += d.reshape(n, c, r1 - r0, c1 - c0)
+            else:
+                dx[:, :, r0:r1, c0:c1] += (g[:, :, i, j] / ((r1 - r0) * (c1 - c0)))[:, :, None, None]
+        return (dx,)
+
+    return Tensor._from_op(out, (x,), backward, name)
+
+
+def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
+    """Max over PyTorch's adaptive bins (see ``adaptive_bins``): (N, C, H, W) →
+    (N, C, oh, ow) for any H, W. Backward: g to each bin's first maximum,
+    summed over overlapping bins."""
+    return _adaptive_pool("adaptive_max_pool2d", x, output_size, "max")
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """Mean over PyTorch's adaptive bins: (N, C, H, W) → (N, C, oh, ow) for any
+    H, W. Backward: each element of a bin receives g/|bin|, summed over overlapping bins."""
+    return _adaptive_pool("adaptive_avg_pool2d", x, output_size, "avg")
+
+
+def spatial_pyramid_pool2d(x: Tensor, levels=(1, 2, 4), mode: str = "max") -> Tensor:
+    """Spatial pyramid pooling (He et al., 2014): for each level l, pool x
+    adaptively to an l×l grid and flatten; concatenate the levels.
+
+    Shapes: x (N, C, H, W) with any H, W → (N, C·Σ l²), ordered level by level,
+    each level as (C, l, l). The length does not depend on H or W, so the layers
+    after it accept images of every size.
+    """
+    if mode not in ("max", "avg"):
+        raise ValueError(f"spatial_pyramid_pool2d: mode must be 'max' or 'avg', got {mode!r}")
+    pool = adaptive_max_pool2d if mode == "max" else adaptive_avg_pool2d
+    n = x.shape[0]
+    return cat([pool(x, level).reshape(n, -1) for level in levels], axis=1)
+
+
+def pyramid_length(channels: int, levels) -> int:
+    """C·Σ l²: the length of ``spatial_pyramid_pool2d``'s output per image."""
+    return channels * sum(level * level for level in levels)
