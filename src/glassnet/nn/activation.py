@@ -52,14 +52,14 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
         super().__init__()
-        self.num_parameters = int(num_parameters)
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype or backend.default_dtype()))
+        # (no ``self.num_parameters``: it would hide Module.num_parameters())
+        self.weight = Parameter(np.full(int(num_parameters), init, dtype=dtype or backend.default_dtype()))
 
     def forward(self, x):
         return F.prelu(x, self.weight)
 
     def extra_repr(self) -> str:
-        return f"num_parameters={self.num_parameters}"
+        return f"num_parameters={self.weight.data.size}"
 
 
 class RReLU(Module):
