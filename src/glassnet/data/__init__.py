@@ -9,7 +9,7 @@
 """
 
 from .datasets import DATASETS, DatasetInfo, DatasetNotFoundError, cache_dir, dataset_info, load_dataset, load_split, search_dirs
-from .download import DownloadError, download
+from .download import DownloadError, download_file
 from .idx import read_idx, write_idx
 from .loader import DataLoader, TensorDataset
 from .synthetic import make_circles, make_moons, make_spiral, make_xor

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import DownloadError, download as _download
+from .download import DownloadError, download_file
 from .idx import parse_idx, read_payload
 
 #: Root of the system-wide copies (Debian's dataset packages install here).
@@ -195,7 +195,7 @@ def _locate(info: DatasetInfo, file: IdxFile, data_dir, download: bool, mirrors)
     if download:
         target = Path(data_dir) if data_dir is not None else cache_dir(info.name)
         try:
-            return Path(_download(file.name, file.md5, target, info.mirrors if mirrors is None else mirrors))
+            return Path(download_file(file.name, file.md5, target, info.mirrors if mirrors is None else mirrors))
         except DownloadError as e:
             attempts = e.attempts
     raise DatasetNotFoundError(

@@ -1,6 +1,6 @@
 """Fetching a file from a list of mirrors, md5-checked and written atomically.
 
-``download(filename, md5, folder, mirrors)`` tries ``mirror + filename`` for each
+``download_file(filename, md5, folder, mirrors)`` tries ``mirror + filename`` for each
 mirror in turn. The body is streamed into a temporary file in ``folder`` while
 its md5 is computed; only when the md5 matches is the file fsynced and renamed
 into place (``os.replace``), so ``folder/filename`` is either absent or complete
@@ -54,10 +54,14 @@ def _fetch(url: str, md5: str, folder: str, filename: str, timeout: float, progr
             total = response.headers.get("Content-Length")
             with tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
                       desc=filename, disable=not progress, leave=False) as bar:
+                received = 0
                 while block := response.read(CHUNK):
                     out.write(block)
                     h.update(block)
+                    received += len(block)
                     bar.update(len(block))
+            if total and received != int(total):
+                raise OSError(f"incomplete download: the connection closed after {received} of {total} bytes")
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600
@@ -73,7 +77,7 @@ def _fetch(url: str, md5: str, folder: str, filename: str, timeout: float, progr
     return final
 
 
-def download(filename: str, md5: str, folder, mirrors, timeout: float = 30.0, progress: bool = True) -> str:
+def download_file(filename: str, md5: str, folder, mirrors, timeout: float = 30.0, progress: bool = True) -> str:
     """Download ``filename`` from the first mirror that serves it with md5 ``md5``.
 
     ``mirrors`` are base URLs (the file's URL is ``mirror/filename``).
