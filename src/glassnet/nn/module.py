@@ -212,14 +212,14 @@ class Module:
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict for {type(self).__name__}: "
                            f"missing keys {missing}, unexpected keys {unexpected}")
-        for key, target in own.items():
-            if key not in state:
-                continue
-            value = np.asarray(state[key].data if isinstance(state[key], Tensor) else state[key])
-            if value.shape != target.shape:
-                raise ValueError(f"load_state_dict: {key!r} has shape {value.shape} in the state, "
-                                 f"{target.shape} in the model")
-            target[...] = value
+        values = {key: np.asarray(state[key].data if isinstance(state[key], Tensor) else state[key])
+                  for key in own if key in state}
+        wrong = [f"{key!r} has shape {value.shape} in the state, {own[key].shape} in the model"
+                 for key, value in values.items() if value.shape != own[key].shape]
+        if wrong:  # checked before anything is copied: a failed load leaves the model as it was
+            raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(wrong))
+        for key, value in values.items():
+            own[key][...] = value
 
     # ------------------------------------------------------------ display
     def extra_repr(self) -> str:
