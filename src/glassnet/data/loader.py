@@ -134,16 +134,16 @@ class DataLoader:
         self._epoch_start_state, self._batches_done = None, 0
 
     def state_dict(self) -> dict:
-        """JSON-serialisable position: generator state, and the epoch in progress if any."""
+        """JSON-serialisable position: the generator's state (also when only a transform
+        draws from it), and the epoch in progress if any."""
         return {
-            "generator": self.generator.bit_generator.state if self.shuffle else None,
+            "generator": self.generator.bit_generator.state,
             "epoch_start": self._epoch_start_state,
             "batches_done": self._batches_done,
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict`; the next ``iter()`` continues the saved epoch."""
-        if state.get("generator") is not None:
-            self.generator.bit_generator.state = state["generator"]
+        self.generator.bit_generator.state = state["generator"]
         done = int(state.get("batches_done", 0))
         self._resume = (state.get("epoch_start"), done) if done else None
