@@ -46,7 +46,7 @@ def server(tmp_path_factory):
         data[len(data) // 2] ^= 0xFF
         (root / "bad" / name).write_bytes(bytes(data))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
@@ -90,10 +90,12 @@ def test_load_split_downloads_into_the_cache(server, isolated):
     np.testing.assert_array_equal(x2, x)
 
 
-def test_explicit_data_dir_receives_the_download(server, isolated):
+def test_download_goes_to_the_cache_even_with_a_data_dir(server, isolated):
+    """data_dir is only the first place looked in (it may be read-only)."""
+    (isolated / "mine").mkdir()
     load_split("mnist", "test", data_dir=isolated / "mine", mirrors=[f"{server}/good"])
-    assert _leftovers(isolated / "mine") == sorted(T10K)
-    assert _leftovers(isolated / "cache" / "glassnet" / "mnist") == []
+    assert _leftovers(isolated / "mine") == []
+    assert _leftovers(isolated / "cache" / "glassnet" / "mnist") == sorted(T10K)
 
 
 def test_all_mirrors_failing_gives_offline_instructions(server, isolated):

@@ -110,6 +110,7 @@ def test_expand_with_shifts_like_the_book(rng):
 
 
 def test_expand_with_rotations(rng):
+    pytest.importorskip("scipy")
     x = rng.integers(0, 256, (3, 1, 7, 7), dtype=np.uint8)  # NCHW
     xe, ye = expand_with_shifts(x, np.arange(3), shifts=0, rotations=[90, 10])
     assert xe.shape == (9, 1, 7, 7) and len(ye) == 9

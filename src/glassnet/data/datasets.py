@@ -13,8 +13,9 @@ wins, file by file; each file may be gzip-compressed ``*.gz`` or uncompressed):
    per dataset (``mnist/``, ``fashion-mnist/``), since both use the same file names;
 3. the cache ``$XDG_CACHE_HOME/glassnet/<name>/`` (default ``~/.cache/glassnet/<name>/``);
 4. the system copy ``/usr/share/datasets/<name>/`` (Debian's ``dataset-fashion-mnist``);
-5. a download from the canonical mirrors into ``data_dir`` if given, else into
-   the cache (md5-checked, atomic: see :mod:`glassnet.data.download`).
+5. a download from the canonical mirrors into the cache, where step 3 finds it
+   next time (md5-checked, atomic: see :mod:`glassnet.data.download`). Set
+   ``$XDG_CACHE_HOME`` to download elsewhere.
 
 Verification: every file, wherever it comes from, is checked by md5 of its IDX
 contents (the decompressed bytes), which is the same for the canonical ``.gz``,
@@ -193,9 +194,9 @@ def _locate(info: DatasetInfo, file: IdxFile, data_dir, download: bool, mirrors)
         return path
     attempts = []
     if download:
-        target = Path(data_dir) if data_dir is not None else cache_dir(info.name)
         try:
-            return Path(download_file(file.name, file.md5, target, info.mirrors if mirrors is None else mirrors))
+            return Path(download_file(file.name, file.md5, cache_dir(info.name),
+                                      info.mirrors if mirrors is None else mirrors))
         except DownloadError as e:
             attempts = e.attempts
     raise DatasetNotFoundError(

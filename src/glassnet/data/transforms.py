@@ -169,7 +169,10 @@ def shift_images(x, dy: int, dx: int) -> np.ndarray:
 def _rotate(images: np.ndarray, degrees: float) -> np.ndarray:
     """Rotate ``(N, C, H, W)`` images by ``degrees`` counter-clockwise (as displayed)
     about their centre, bilinear, zero outside; integer input is rounded back."""
-    from scipy import ndimage
+    try:
+        from scipy import ndimage  # imported here: only rotations need scipy
+    except ImportError as e:
+        raise ImportError("expand_with_shifts(rotations=...) needs scipy: pip install scipy") from e
 
     out = ndimage.rotate(images.astype(np.float32), degrees, axes=(-1, -2), reshape=False,
                          order=1, mode="constant", cval=0.0)
