@@ -144,6 +144,7 @@ class DataLoader:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict`; the next ``iter()`` continues the saved epoch."""
-        self.generator.bit_generator.state = state["generator"]
+        if state.get("generator") is not None:
+            self.generator.bit_generator.state = state["generator"]
         done = int(state.get("batches_done", 0))
         self._resume = (state.get("epoch_start"), done) if done else None
