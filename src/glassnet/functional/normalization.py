@@ -63,10 +63,9 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
             raise ValueError(f"batch_norm: training needs more than 1 value per channel to take a variance, "
                              f"got input of shape {xd.shape}")
         mean = _channel_sum(x3) / m
-        xhat = x3 - mean[:, None]
-        var = _channel_dot(xhat, xhat) / m
+        centered = x3 - mean[:, None]  # x − μ, kept for backward (x̂ = centered·inv_std is never formed)
+        var = _channel_dot(centered, centered) / m
         inv_std = 1 / np.sqrt(var + eps)
-        xhat *= inv_std[:, None]
         if running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
@@ -78,11 +77,13 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
             raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
         mean = running_mean.astype(xd.dtype, copy=False)
         inv_std = (1 / np.sqrt(running_var + eps)).astype(xd.dtype, copy=False)
-        xhat = None  # the affine map below needs no x̂; backward rebuilds Σ g·x̂ from x
+        centered = None  # y is an affine map of x; backward rebuilds Σ g·x̂ from x
 
-    scale = inv_std if gamma is None else gamma * inv_std  # (C,): y = x̂·γ + β = (x − μ)·scale + β
-    if xhat is not None:
-        out = xhat * gamma[:, None] if gamma is not None else xhat.copy()
+    # y = γ·x̂ + β = (x − μ)·scale + β with scale = γ/√(σ²+ε), per channel:
+    # two broadcast passes over the data (each costs more than a reduction).
+    scale = inv_std if gamma is None else gamma * inv_std
+    if centered is not None:
+        out = centered * scale[:, None]
     else:
         out = x3 * scale[:, None]
         out -= (mean * scale)[:, None]
@@ -91,15 +92,15 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
 
     def backward(g):
         g3 = g.reshape(n, c, -1)
-        g_sum = _channel_sum(g3)
-        if xhat is not None:
-            gx_sum = _channel_dot(g3, xhat)
-        else:  # Σ g·(x − μ)/σ without forming x − μ
+        g_sum = _channel_sum(g3)  # Σ g = dβ
+        if centered is not None:
+            gx_sum = _channel_dot(g3, centered) * inv_std  # Σ g·x̂ = dγ
+        else:
             gx_sum = (_channel_dot(g3, x3) - mean * g_sum) * inv_std
         gx = None
         if x.requires_grad:
-            if xhat is not None:
-                gx = xhat * (-gx_sum / m)[:, None]
+            if centered is not None:  # scale·(g − Σg/m − x̂·Σg·x̂/m)
+                gx = centered * (-inv_std * gx_sum / m)[:, None]
                 gx += g3
                 gx -= (g_sum / m)[:, None]
                 gx *= scale[:, None]
