@@ -1,0 +1,1 @@
+"""The ``glassnet`` command line: ``glassnet train | evaluate | summary | experiments``."""

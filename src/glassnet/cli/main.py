@@ -1,0 +1,39 @@
+"""The ``glassnet`` command: one subcommand per module of ``glassnet.cli``.
+
+Each module listed in :data:`COMMANDS` has ``add_parser(subparsers)``, which
+adds its argparse subparser and sets ``func(args) -> exit status``. A new
+command is one module and one entry here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("train", "evaluate", "summary", "experiments")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+    parser = argparse.ArgumentParser(prog="glassnet", description="glassnet: the classic neural-network "
+                                     "curriculum on NumPy. `glassnet COMMAND --help` describes each command.")
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"{__package__}.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``glassnet ARGS`` (``argv`` defaults to the command line); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (OSError, ValueError) as e:  # bad options, missing files: a message, not a traceback
+        print(f"glassnet {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
