@@ -11,3 +11,5 @@ from .normalization import batch_norm
 from .conv import conv2d, dropout2d
 from .pooling import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d,
                       spatial_pyramid_pool2d)
+from .conv1d import conv1d
+from .embedding import embedding

@@ -10,3 +10,5 @@ from .normalization import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d, Dropout2d
 from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d,
                       SpatialPyramidPool2d)
+from .conv1d import Conv1d
+from .embedding import Embedding
