@@ -12,10 +12,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3.8, **kwargs):
+def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3.8,
+           layout: str | None = "constrained", **kwargs):
     """A Figure with an ``nrows × ncols`` grid of axes of ``width × height``
-    inches each; ``axes`` is a 2-D array unless the grid is 1×1."""
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    inches each; ``axes`` is a 2-D array unless the grid is 1×1. Large grids
+    render much faster with ``layout=None`` and ``fig.subplots_adjust``."""
+    fig = Figure(figsize=(width * ncols, height * nrows), layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, (axes[0, 0] if nrows == ncols == 1 else axes)
 
@@ -39,8 +41,11 @@ def decision_regions(ax, predict, x: np.ndarray, y: np.ndarray, title: str, step
     k = int(max(classes.max(), y.max())) + 1
     ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, cmap="coolwarm" if k == 2 else "tab10",
                 alpha=0.3, vmin=-0.5, vmax=k - 0.5)
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm" if k == 2 else "tab10", vmin=-0.5, vmax=k - 0.5,
-               edgecolors="k", s=25 if len(x) > 20 else 80)
+    cmap = ax.collections[0].get_cmap()
+    for c in range(k):
+        ax.scatter(x[y == c, 0], x[y == c, 1], color=cmap((c + 0.5) / k), edgecolors="k",
+                   s=25 if len(x) > 20 else 80, label=f"class {c}")
+    ax.legend(fontsize=8, loc="lower center", ncol=min(k, 5), framealpha=0.8)
     ax.set_title(title)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")

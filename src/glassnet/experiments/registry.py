@@ -34,6 +34,9 @@ MODULES = (
     "activations",
     "softmax_stability",
     "losses_worked_example",
+    "xor",
+    "universal_approximation",
+    "init_histograms",
 )
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
