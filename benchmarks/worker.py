@@ -1,0 +1,257 @@
+"""One benchmark run in its own process: train one workload for one epoch with
+one framework, then print one JSON line with the result.
+
+    python benchmarks/worker.py --workload mlp-book-b10 --framework glassnet --images 60000
+
+Prints ``{"seconds", "images", "images_per_s", "test_accuracy", "peak_rss_mb", ...}``.
+Only the training epoch is timed: imports, data loading, model construction,
+a short untimed warm-up on a throw-away copy of the model, and the evaluation
+on the 10,000 test images are not. ``peak_rss_mb`` is this process's VmHWM
+(the high-water mark of resident memory) at the end, so it covers everything.
+
+Both contenders get the same float32 arrays (loaded with ``glassnet.data``),
+the same architecture, initialisation scheme, loss, optimizer and batch size.
+glassnet batches with its ``DataLoader``; PyTorch indexes a random permutation
+of its tensors (faster than ``torch.utils.data.DataLoader`` at small batches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+WARMUP_BATCHES = 20
+EVAL_CHUNK = 1000
+
+
+# ------------------------------------------------------------------- data
+def load_fashion_mnist(images: int, kind: str):
+    """(x_train, y_train, x_test, y_test): float32 pixels in [0, 1], int64 labels.
+
+    ``kind`` "flat" gives (N, 784) rows, "image" gives (N, 1, 28, 28)."""
+    from glassnet.data import load_dataset, to_float
+
+    (x_train, y_train), (x_test, y_test) = load_dataset("fashion-mnist")
+    shape = (-1, 784) if kind == "flat" else (-1, 1, 28, 28)
+    x_train = to_float(x_train[:images]).reshape(shape)
+    x_test = to_float(x_test).reshape(shape)
+    return x_train, y_train[:images].astype(np.int64), x_test, y_test.astype(np.int64)
+
+
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(labels), 10), dtype=np.float32)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+# ------------------------------------------------------------- workloads
+# Each workload: batch size, input kind, and how each framework builds
+# (model, loss(outputs, targets), optimizer, targets-from-labels).
+WORKLOADS = {
+    "mlp-book-b10": dict(batch=10, kind="flat",
+                         about="784-100-10 sigmoid, sigmoid outputs + cross-entropy summed over outputs, "
+                               "SGD lr 0.1, book init N(0,1/n_in)"),
+    "mlp-relu-b128": dict(batch=128, kind="flat",
+                          about="784-512-512-10 ReLU, softmax cross-entropy, SGD lr 0.01 momentum 0.9, "
+                                "PyTorch default init"),
+    "classic-b10": dict(batch=10, kind="flat",
+                        about="784-100-10 through glassnet.classic.network2 (float64, vectorised) vs "
+                              "the book's per-example loop"),
+}
+
+
+def build_glassnet(workload: str):
+    import glassnet as gn
+    import glassnet.functional as F
+    from glassnet import nn, optim
+
+    if workload == "mlp-book-b10":
+        model = gn.init.apply(nn.Sequential(nn.Linear(784, 100), nn.Sigmoid(), nn.Linear(100, 10)), "book")
+
+        def loss_fn(out, y):  # Σ over the 10 outputs, mean over the batch (the book's cost)
+            return F.binary_cross_entropy_with_logits(out, y, reduction="sum") * (1.0 / len(y))
+
+        return model, loss_fn, optim.SGD(model.parameters(), lr=0.1), one_hot
+    if workload == "mlp-relu-b128":
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+        return model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.01, momentum=0.9), lambda y: y
+    raise ValueError(f"glassnet has no workload {workload!r}")
+
+
+def build_torch(workload: str):
+    import math
+
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    if workload == "mlp-book-b10":
+        model = nn.Sequential(nn.Linear(784, 100), nn.Sigmoid(), nn.Linear(100, 10))
+        with torch.no_grad():
+            for layer in (model[0], model[2]):
+                nn.init.normal_(layer.weight, 0.0, 1 / math.sqrt(layer.in_features))
+                nn.init.normal_(layer.bias, 0.0, 1.0)
+
+        def loss_fn(out, y):
+            return F.binary_cross_entropy_with_logits(out, y, reduction="sum") * (1.0 / len(y))
+
+        return model, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), lambda y: torch.from_numpy(one_hot(y))
+    if workload == "mlp-relu-b128":
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+        return (model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                torch.from_numpy)
+    raise ValueError(f"torch has no workload {workload!r}")
+
+
+# --------------------------------------------------------------- training
+def run_glassnet(workload, x, y, x_test, y_test, seed):
+    import glassnet as gn
+    from glassnet.data import DataLoader
+
+    batch = WORKLOADS[workload]["batch"]
+    gn.seed(seed)
+    warm_model, warm_loss, warm_opt, targets = build_glassnet(workload)
+    for xb, yb in _take(DataLoader((x, targets(y)), batch_size=batch, shuffle=True,
+                                   generator=np.random.default_rng(seed + 1)), WARMUP_BATCHES):
+        _glassnet_step(warm_model, warm_loss, warm_opt, xb, yb)
+    del warm_model, warm_opt
+
+    model, loss_fn, opt, targets = build_glassnet(workload)
+    loader = DataLoader((x, targets(y)), batch_size=batch, shuffle=True, generator=np.random.default_rng(seed))
+    start = time.perf_counter()
+    for xb, yb in loader:
+        loss = _glassnet_step(model, loss_fn, opt, xb, yb)
+    seconds = time.perf_counter() - start
+
+    model.eval()
+    with gn.no_grad():
+        predictions = np.concatenate([model(gn.Tensor(x_test[i:i + EVAL_CHUNK])).data.argmax(axis=1)
+                                      for i in range(0, len(x_test), EVAL_CHUNK)])
+    return seconds, float(loss.item()), float((predictions == y_test).mean())
+
+
+def _glassnet_step(model, loss_fn, opt, xb, yb):
+    loss = loss_fn(model(xb), yb)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _take(iterable, n):
+    for i, item in zip(range(n), iterable):
+        yield item
+
+
+def run_torch(workload, x, y, x_test, y_test, seed):
+    import torch
+
+    batch = WORKLOADS[workload]["batch"]
+    torch.manual_seed(seed)
+    xt = torch.from_numpy(x)
+
+    def epoch(model, loss_fn, opt, targets, limit=None):
+        yt = targets(y)
+        order = torch.randperm(len(xt))
+        stop = len(xt) if limit is None else min(len(xt), limit * batch)
+        loss = None
+        for i in range(0, stop, batch):
+            index = order[i:i + batch]
+            loss = loss_fn(model(xt[index]), yt[index])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return loss
+
+    warm_model, warm_loss, warm_opt, targets = build_torch(workload)
+    epoch(warm_model, warm_loss, warm_opt, targets, limit=WARMUP_BATCHES)
+    del warm_model, warm_opt
+
+    model, loss_fn, opt, targets = build_torch(workload)
+    start = time.perf_counter()
+    loss = epoch(model, loss_fn, opt, targets)
+    seconds = time.perf_counter() - start
+
+    model.eval()
+    with torch.no_grad():
+        predictions = np.concatenate([model(torch.from_numpy(x_test[i:i + EVAL_CHUNK])).argmax(dim=1).numpy()
+                                      for i in range(0, len(x_test), EVAL_CHUNK)])
+    return seconds, float(loss.item()), float((predictions == y_test).mean())
+
+
+def run_classic(implementation, x, y, x_test, y_test, seed, weights_out):
+    """One epoch of the book's network2 (784-100-10, cross-entropy, η = 0.1,
+    batch 10) in float64, seeded as the book is (random and np.random)."""
+    import random
+
+    if implementation == "glassnet":
+        from glassnet.classic import network2
+    else:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+        import book_network2 as network2
+
+    x64 = x.astype(np.float64)
+    targets = one_hot(y).astype(np.float64)
+    training_data = [(x64[i].reshape(784, 1), targets[i].reshape(10, 1)) for i in range(len(x64))]
+    random.seed(seed)
+    np.random.seed(seed)
+    net = network2.Network([784, 100, 10], cost=network2.CrossEntropyCost)
+    start = time.perf_counter()
+    net.SGD(training_data, 1, WORKLOADS["classic-b10"]["batch"], 0.1)
+    seconds = time.perf_counter() - start
+    if weights_out:
+        np.savez(weights_out, *net.weights, *net.biases)
+    test = [(row.astype(np.float64).reshape(784, 1), int(label)) for row, label in zip(x_test, y_test)]
+    return seconds, None, net.accuracy(test) / len(test)
+
+
+# ------------------------------------------------------------------- main
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", required=True, choices=sorted(WORKLOADS))
+    parser.add_argument("--framework", required=True, choices=["glassnet", "torch", "reference"])
+    parser.add_argument("--images", type=int, default=60000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (threadpoolctl) and torch threads; default: the libraries' own")
+    parser.add_argument("--weights-out", default=None, help="classic-b10: save the trained weights (npz)")
+    args = parser.parse_args(argv)
+
+    limiter = None
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        limiter = threadpool_limits(args.threads)
+    if args.framework == "torch":
+        import torch
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+
+    x, y, x_test, y_test = load_fashion_mnist(args.images, WORKLOADS[args.workload]["kind"])
+    if args.workload == "classic-b10":
+        seconds, loss, accuracy = run_classic(args.framework, x, y, x_test, y_test, args.seed, args.weights_out)
+    elif args.framework == "glassnet":
+        seconds, loss, accuracy = run_glassnet(args.workload, x, y, x_test, y_test, args.seed)
+    else:
+        seconds, loss, accuracy = run_torch(args.workload, x, y, x_test, y_test, args.seed)
+    del limiter
+    print(json.dumps({"workload": args.workload, "framework": args.framework, "images": len(x),
+                      "seconds": seconds, "images_per_s": len(x) / seconds, "final_loss": loss,
+                      "test_accuracy": accuracy, "peak_rss_mb": peak_rss_mb()}))
+
+
+if __name__ == "__main__":
+    main()
