@@ -12,6 +12,7 @@ from .. import functional as F
 from .. import optim
 from ..nn import Parameter
 from ..tensor import Tensor
+from .common import minimize
 from .plotting import figure, save
 from .registry import Check, experiment
 
@@ -38,14 +39,14 @@ def _learn_prelu_slope(config) -> tuple[float, list]:
     y = np.where(x.data > 0, x.data, config.prelu_target * x.data)
     a = Parameter(np.array([0.25]))
     opt = optim.SGD([a], lr=0.5)
-    path = [0.25]
-    for _ in range(config.prelu_steps):
-        loss = F.quadratic_cost(F.prelu(x, a), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    path = []
+
+    def loss_fn():
         path.append(float(a.data[0]))
-    return path[-1], path
+        return F.quadratic_cost(F.prelu(x, a), y)
+
+    minimize(loss_fn, opt, config.prelu_steps)
+    return float(a.data[0]), path + [float(a.data[0])]
 
 
 @experiment("activations", CLAIM,

@@ -11,6 +11,7 @@ import numpy as np
 from .. import functional as F
 from .. import nn, optim
 from ..tensor import Tensor
+from .common import minimize
 from .plotting import figure, save
 from .registry import Check, experiment
 
@@ -26,16 +27,15 @@ def _train(cost: str, config) -> tuple[np.ndarray, np.ndarray]:
     opt = optim.SGD(neuron.parameters(), lr=config.lr)
     x = Tensor(np.ones((1, 1), dtype=np.float32))
     y = np.zeros((1, 1), dtype=np.float32)
-    costs, outputs = [], []
-    for _ in range(config.epochs):
+    outputs = []
+
+    def loss_fn():
         z = neuron(x)
         a = F.sigmoid(z)
-        loss = F.quadratic_cost(a, y) if cost == "quadratic" else F.binary_cross_entropy_with_logits(z, y)
-        costs.append(loss.item())
         outputs.append(a.item())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return F.quadratic_cost(a, y) if cost == "quadratic" else F.binary_cross_entropy_with_logits(z, y)
+
+    costs = minimize(loss_fn, opt, config.epochs)
     return np.array(costs), np.array(outputs)
 
 

@@ -37,6 +37,7 @@ MODULES = (
     "xor",
     "universal_approximation",
     "init_histograms",
+    "zero_init_symmetry",
 )
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}

@@ -22,6 +22,7 @@ import numpy as np
 from .. import functional as F
 from .. import nn, optim
 from ..tensor import Tensor, no_grad
+from .common import minimize
 from .plotting import figure, save
 from .registry import Check, experiment
 
@@ -61,11 +62,7 @@ def _train(units: int, x: np.ndarray, y: np.ndarray, steps: int, lr: float) -> n
     net = one_hidden_layer(units)
     opt = optim.Adam(net.parameters(), lr=lr)
     xt, yt = _standardize(x), y[:, None]
-    for _ in range(steps):
-        loss = F.quadratic_cost(net(xt), yt)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    minimize(lambda: F.quadratic_cost(net(xt), yt), opt, steps)
     return net
 
 

@@ -18,6 +18,7 @@ from .. import nn, optim
 from ..data.synthetic import make_xor
 from ..nn import Parameter
 from ..tensor import Tensor, no_grad
+from .common import minimize
 from .plotting import decision_regions, figure, save
 from .registry import Check, experiment
 
@@ -50,11 +51,7 @@ def _train_linear(x, y, steps):
     model = nn.Linear(2, 1)
     opt = optim.SGD(model.parameters(), lr=1.0)
     target = y[:, None].astype(np.float32)
-    for _ in range(steps):
-        loss = F.binary_cross_entropy_with_logits(model(Tensor(x)), target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    minimize(lambda: F.binary_cross_entropy_with_logits(model(Tensor(x)), target), opt, steps)
     return model
 
 
@@ -73,12 +70,9 @@ def _train_stacked(x, y, seeds: int, activation: str, steps: int, lr: float, rng
         w1, b1, w2, b2 = params
         return act(inputs @ w1 + b1) @ w2 + b2  # (S, N, 1)
 
-    for _ in range(steps):
-        # Sum of the per-network mean losses: each network gets its own gradient.
-        loss = F.binary_cross_entropy_with_logits(logits(xt), target, reduction="none").mean(axis=(1, 2)).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    # The sum of the per-network mean losses: each network gets its own gradient.
+    minimize(lambda: F.binary_cross_entropy_with_logits(logits(xt), target, reduction="none")
+             .mean(axis=(1, 2)).sum(), opt, steps)
     with no_grad():
         accuracy = np.mean((logits(xt).data[..., 0] > 0) == y.astype(bool), axis=1)
     return logits, accuracy
