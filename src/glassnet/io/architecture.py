@@ -21,13 +21,18 @@ None, bool, int, str, list   themselves (lists element by element)
 float                        a number (``{"$float": "nan"|"inf"|"-inf"}``)
 tuple / dict                 ``{"$tuple": [...]}`` / ``{"$dict": {...}}``
 NumPy dtype or scalar type   ``{"$dtype": "float32"}``
-small ndarray                ``{"$array": [...], "dtype": "float32"}``
+ndarray, ≤ 4096 elements     ``{"$array": [...], "dtype": "float32"}``
+larger ndarray               ``{"$zeros": [shape], "dtype": "float32"}`` (see below)
 a child module               ``{"$module": "<child name>"}``
 another module               ``{"$config": {...}}``
 a registered Module class    ``{"$class": "<registered name>"}``
 a glassnet function          ``{"$function": "glassnet.functional.relu"}``
 a numpy Generator            ``{"$generator": "<key>"}`` (state in ``generators``)
 ===========================  ==========================================
+
+A large array given to a constructor is recorded by shape and dtype only and
+comes back as zeros: it must be the initial value of a parameter or buffer
+(such as ``Embedding(..., _weight=table)``), which the saved weights overwrite.
 
 A module that was changed after construction (a replaced classifier head,
 ``model[0] = ...``) is still rebuilt faithfully: the config lists each
@@ -122,9 +127,8 @@ class _Encoder:
         if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
             return {"$dtype": np.dtype(v).name}
         if isinstance(v, np.ndarray):
-            if v.size > 4096:
-                raise ArchitectureError(f"{where}: an array of {v.size} elements is too large for the "
-                                        f"architecture JSON; register it as a buffer instead")
+            if v.size > 4096 or self._known is not None:  # (comparing: arrays are initial values)
+                return {"$zeros": list(v.shape), "dtype": v.dtype.name}
             return {"$array": v.tolist(), "dtype": v.dtype.name}
         if isinstance(v, Module):
             if id(v) in children:
@@ -208,7 +212,8 @@ class _Decoder:
         for key, saved in saved_children.items():
             current = module._modules.get(key)
             built_from_args = key in children and current is children[key]
-            if not built_from_args and (current is None or _Encoder(known).module(current) != saved):
+            if not built_from_args and (current is None or
+                                        _Encoder(known).module(current) != _arrays_as_shapes(saved)):
                 setattr(module, key, children[key])
             module._modules.move_to_end(key)
 
@@ -231,6 +236,8 @@ class _Decoder:
             return np.dtype(payload)
         if tag == "$array":
             return np.array(payload, dtype=v["dtype"])
+        if tag == "$zeros":
+            return np.zeros(payload, dtype=v["dtype"])
         if tag == "$module":
             return children[payload]
         if tag == "$config":
@@ -258,6 +265,18 @@ class _Decoder:
         """Undo the draws the constructors made: each generator continues from its saved state."""
         for key, g in self.generators.items():
             g.bit_generator.state = self.states[key]
+
+
+def _arrays_as_shapes(config):
+    """``config`` with every ``$array`` value reduced to its ``$zeros`` form, to
+    compare with a config encoded for comparison."""
+    if isinstance(config, list):
+        return [_arrays_as_shapes(v) for v in config]
+    if not isinstance(config, dict):
+        return config
+    if "$array" in config:
+        return {"$zeros": list(np.shape(config["$array"])), "dtype": config["dtype"]}
+    return {k: _arrays_as_shapes(v) for k, v in config.items()}
 
 
 def _lookup_function(path: str):

@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 from .. import random as grandom
 from ..data.loader import DataLoader
 from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..nn.module import Module
 from ..optim.lr_scheduler import ReduceLROnPlateau as _PlateauScheduler
 from ..tensor import Tensor, no_grad
 from .callbacks import Callback, NaNGuard
@@ -130,9 +131,17 @@ def _regularized_weights(model) -> list:
             if name.rsplit(".", 1)[-1] == "weight" and p.ndim >= 2 and p.requires_grad]
 
 
-def _generators_of(obj, prefix: str) -> dict:
-    """Generators held directly as attributes of ``obj``, by "prefix.attribute"."""
-    return {f"{prefix}.{k}": v for k, v in vars(obj).items() if isinstance(v, np.random.Generator)}
+def _generators_of(obj, prefix: str, depth: int = 3) -> dict:
+    """Generators held as attributes of ``obj`` or of plain objects it holds
+    (e.g. a transform's RandomShift), by dotted attribute path."""
+    found = {}
+    for key, value in vars(obj).items():
+        if isinstance(value, np.random.Generator):
+            found[f"{prefix}.{key}"] = value
+        elif depth > 1 and hasattr(value, "__dict__") and not isinstance(value, (type, Module)) \
+                and type(value).__module__ != "builtins":
+            found.update(_generators_of(value, f"{prefix}.{key}", depth - 1))
+    return found
 
 
 def _format_logs(logs: dict) -> str:
@@ -187,10 +196,10 @@ class Trainer:
         self._epoch_start = None  # perf_counter() when the epoch (re)started, while it runs
         self._rng_before_batch = None  # generator states before the batch in progress
         self._weights = _regularized_weights(model) if (l1 or l2) else []
-        self._generators = dict(_generators_of(loader.transform, "transform")
-                                if getattr(loader, "transform", None) is not None else {})
+        transform = getattr(loader, "transform", None)
+        self._generators = _generators_of(transform, "transform") if hasattr(transform, "__dict__") else {}
         for name, module in model.named_modules():
-            self._generators.update(_generators_of(module, f"model.{name}" if name else "model"))
+            self._generators.update(_generators_of(module, f"model.{name}" if name else "model", depth=1))
 
     # ---------------------------------------------------------------- state
     @property
@@ -239,13 +248,16 @@ class Trainer:
         self._epoch_time = float(state["epoch_time"])
         self.history = History.from_dict(state["history"])
         self.history.interrupted, self.history.stop_reason = False, None
-        saved = state["callbacks"]
-        for i, cb in enumerate(self.callbacks):
-            if i < len(saved) and saved[i]["class"] == type(cb).__name__:
-                cb.load_state_dict(_join_arrays(saved[i]["state"], checkpoint.arrays))
-            else:
-                warnings.warn(f"resume: callback {i} ({type(cb).__name__}) has no saved state in "
-                              f"{checkpoint.path}; it starts afresh", stacklevel=3)
+        saved = list(state["callbacks"])  # the k-th callback of a class gets the k-th saved state of that class
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            match = next((entry for entry in saved if entry["class"] == name), None)
+            if match is not None:
+                saved.remove(match)
+                cb.load_state_dict(_join_arrays(match["state"], checkpoint.arrays))
+            elif type(cb).state_dict is not Callback.state_dict:
+                warnings.warn(f"resume: {checkpoint.path} has no saved state for callback {name}; "
+                              f"it starts afresh", stacklevel=3)
         self.loader.load_state_dict(state["loader"])
         rng = state["rng"]
         grandom.set_state(rng["global"])
