@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 
@@ -39,11 +40,10 @@ def decision_regions(ax, predict, x: np.ndarray, y: np.ndarray, title: str, step
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
     classes = np.asarray(predict(grid)).reshape(gx.shape)
     k = int(max(classes.max(), y.max())) + 1
-    ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, cmap="coolwarm" if k == 2 else "tab10",
-                alpha=0.3, vmin=-0.5, vmax=k - 0.5)
-    cmap = ax.collections[0].get_cmap()
+    cmap = ListedColormap([f"C{c}" for c in range(k)])
+    ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.25)
     for c in range(k):
-        ax.scatter(x[y == c, 0], x[y == c, 1], color=cmap((c + 0.5) / k), edgecolors="k",
+        ax.scatter(x[y == c, 0], x[y == c, 1], color=cmap(c), edgecolors="k",
                    s=25 if len(x) > 20 else 80, label=f"class {c}")
     ax.legend(fontsize=8, loc="lower center", ncol=min(k, 5), framealpha=0.8)
     ax.set_title(title)

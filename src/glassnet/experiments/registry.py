@@ -38,6 +38,8 @@ MODULES = (
     "universal_approximation",
     "init_histograms",
     "zero_init_symmetry",
+    "vanishing_gradients",
+    "svm_vs_softmax",
 )
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
