@@ -13,3 +13,4 @@ from .pooling import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, glob
                       spatial_pyramid_pool2d)
 from .conv1d import conv1d
 from .embedding import embedding
+from .residual import add_relu

@@ -12,3 +12,4 @@ from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, GlobalAvg
                       SpatialPyramidPool2d)
 from .conv1d import Conv1d
 from .embedding import Embedding
+from .residual import ResidualBlock
