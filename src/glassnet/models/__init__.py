@@ -1,0 +1,3 @@
+"""Ready-made networks: ``from glassnet.models import book_cnn``."""
+
+from .cnn import book_cnn, spp_cnn
