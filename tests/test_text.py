@@ -6,8 +6,8 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import optim
-from glassnet.data.text import (RT_POLARITY_DIR, Vocabulary, clean_str, load_rt_polarity, load_word_vectors,
-                                pad_sequences, pretrain_skipgram, tokenize)
+from glassnet.data.text import (RT_POLARITY_DIR, Vocabulary, bucket_batches, clean_str, load_rt_polarity,
+                                load_word_vectors, pad_sequences, pretrain_skipgram, tokenize)
 from glassnet.models.textcnn import TextCNN
 from tests.conftest import assert_close
 
@@ -205,3 +205,15 @@ def test_skipgram_loss_decreases_and_learns_shared_contexts():
 
     assert cos("cat", "dog") > cos("cat", "car") + 0.3
     assert cos("car", "bus") > cos("bus", "dog") + 0.3
+
+
+def test_bucket_batches_cover_every_index_once_with_similar_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 60, size=1003)
+    batches = bucket_batches(lengths, 10, generator=np.random.default_rng(1), pool=20)
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(1003))
+    assert max(len(b) for b in batches) == 10
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    assert spread < 0.2 * np.ptp(lengths)  # random batches would span nearly the whole range
+    again = bucket_batches(lengths, 10, generator=np.random.default_rng(2), pool=20)
+    assert not all(np.array_equal(a, b) for a, b in zip(batches, again))

@@ -124,6 +124,28 @@ def pad_sequences(sequences, length: int | None = None, pad_index: int = 0) -> n
     return out
 
 
+def bucket_batches(lengths, batch_size: int, generator: np.random.Generator | None = None,
+                   pool: int = 50) -> list[np.ndarray]:
+    """Mini-batches of indices whose sequences have similar lengths, so each
+    batch can be padded only to its own longest sequence.
+
+    The indices are shuffled, cut into pools of ``pool·batch_size``, each pool
+    is sorted by length (stable) and cut into batches, and the batch order is
+    shuffled: every index appears exactly once per call, and a new call gives a
+    new random grouping (draws from ``generator``).
+    """
+    lengths = np.asarray(lengths)
+    rng = get_generator(generator)
+    order = rng.permutation(lengths.size)
+    span = pool * batch_size
+    batches = []
+    for start in range(0, order.size, span):
+        chunk = order[start:start + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch_size] for i in range(0, chunk.size, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def load_rt_polarity(root=None) -> tuple[list[str], np.ndarray]:
     """The sentence polarity data set v1.0 (Pang & Lee 2005): 5,331 negative
     and 5,331 positive movie-review snippets, one per line in
