@@ -205,6 +205,42 @@ def test_early_stopping_stops_after_n_epochs_without_improvement(book, data):
         network2.Network([784, 30, 10]).SGD(training, 1, 10, 0.1, early_stopping_n=2)
 
 
+def test_epoch_callback_sets_eta_per_epoch_and_stops(book, data):
+    training, evaluation = data
+    calls = []
+
+    def halve_then_stop(epoch, eta, monitors):
+        calls.append((epoch, eta, list(monitors[1])))
+        return None if epoch == 2 else eta / 2
+
+    kwargs = dict(lmbda=1.0, evaluation_data=evaluation, monitor_evaluation_accuracy=True)
+    net, _, lists, printed, _ = run(network2, 5, [784, 30, 10], "CrossEntropyCost", training, 10, 10, 0.4,
+                                    epoch_callback=halve_then_stop, **kwargs)
+    assert [c[:2] for c in calls] == [(0, 0.4), (1, 0.2), (2, 0.1)]
+    assert calls[-1][2] == lists[1] and len(lists[1]) == 3 and printed.count("training complete") == 3
+    # the book's per-example updates over the shuffles of one continuing run, at eta 0.4, 0.2, 0.1
+    random.seed(5)
+    np.random.seed(5)
+    ref = book.Network([784, 30, 10], cost=book.CrossEntropyCost)
+    shuffled = list(training)
+    for eta in (0.4, 0.2, 0.1):
+        random.shuffle(shuffled)
+        for k in range(0, len(shuffled), 10):
+            ref.update_mini_batch(shuffled[k:k + 10], eta, 1.0, len(shuffled))
+    for mine, theirs in zip(net.weights + net.biases, ref.weights + ref.biases):
+        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=1e-13)
+    # a callback that keeps eta changes nothing, bit for bit
+    args = ([784, 30, 10], "CrossEntropyCost", training, 3, 10, 0.4)
+    kept = run(network2, 6, *args, epoch_callback=lambda epoch, eta, monitors: eta, **kwargs)
+    plain = run(network2, 6, *args, **kwargs)
+    for mine, theirs in zip(kept[0].weights + kept[0].biases, plain[0].weights + plain[0].biases):
+        np.testing.assert_array_equal(mine, theirs)
+    assert kept[2:] == plain[2:]
+    for bad in (0.0, -0.1, "0.1", True):
+        with pytest.raises(ValueError, match="epoch_callback must return a positive learning rate"):
+            run(network2, 6, *args, epoch_callback=lambda epoch, eta, monitors, bad=bad: bad, **kwargs)
+
+
 def test_save_load_roundtrip_in_book_format(book, tmp_path):
     np.random.seed(9)
     net = network2.Network([784, 30, 10], cost=network2.QuadraticCost)

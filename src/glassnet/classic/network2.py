@@ -135,7 +135,8 @@ class Network:
             monitor_evaluation_accuracy=False,
             monitor_training_cost=False,
             monitor_training_accuracy=False,
-            early_stopping_n=0):
+            early_stopping_n=0,
+            epoch_callback=None):
         """Train by mini-batch stochastic gradient descent.
 
         ``training_data`` is a list of pairs ``(x, y)``: x of shape (n_in, 1), y
@@ -152,6 +153,14 @@ class Network:
         improved on its best for that many epochs in a row. (The book's code
         compares whichever accuracy it computed last; with
         ``monitor_evaluation_accuracy=True``, its usual use, that is the same.)
+
+        ``epoch_callback`` (not in the book) is the hook for chapter 3's
+        learning-rate schedules and for keeping the best weights: after each
+        epoch's monitoring it is called as ``epoch_callback(epoch, eta,
+        monitors)``, ``monitors`` being the four lists so far, and returns the
+        learning rate for the next epoch (``eta`` to keep it) or ``None`` to stop.
+        Training continues in the same call, so the shuffles are those of a run
+        without the callback.
         """
         training_data = list(training_data)
         n = len(training_data)
@@ -207,6 +216,15 @@ class Network:
             if monitor_evaluation_accuracy:
                 evaluation_accuracy.append(accuracy)
                 print("Accuracy on evaluation data: {} / {}".format(accuracy, n_data))
+
+            if epoch_callback is not None:
+                eta = epoch_callback(j, eta, (evaluation_cost, evaluation_accuracy,
+                                              training_cost, training_accuracy))
+                if eta is None:
+                    break
+                if isinstance(eta, bool) or not (isinstance(eta, (int, float, np.integer, np.floating)) and eta > 0):
+                    raise ValueError(f"network2.SGD: epoch_callback must return a positive learning rate "
+                                     f"or None, got {eta!r} after epoch {j}")
 
             if early_stopping_n > 0:
                 if accuracy > best_accuracy:
