@@ -1,3 +1,4 @@
 """Ready-made networks: ``from glassnet.models import book_cnn``."""
 
 from .cnn import book_cnn, spp_cnn
+from .mlp import mlp
