@@ -184,9 +184,19 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
 
 
 # ------------------------------------------------------------ bit-exact resume
+class Jitter:
+    """A loader transform with its own generator (as RandomShift has): Gaussian noise."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, x):
+        return x + 0.05 * self.rng.standard_normal(x.shape).astype(x.dtype)
+
+
 def _run_parts():
-    """Data, a model with dropout (global generator and its own) and batch norm, and
-    how to make the optimizer and schedule for it."""
+    """Data, a model with dropout (global generator and its own) and batch norm, a
+    loader with a random transform, and how to make the optimizer and schedule."""
     data = make_spiral(40, 3, generator=np.random.default_rng(3))
     val = make_spiral(20, 3, generator=np.random.default_rng(4))
 
@@ -198,7 +208,8 @@ def _run_parts():
 
     def training(net, loader_seed):
         opt = optim.Adam(net.parameters(), lr=0.01)
-        loader = DataLoader(data, batch_size=16, shuffle=True, generator=np.random.default_rng(loader_seed))
+        loader = DataLoader(data, batch_size=16, shuffle=True, generator=np.random.default_rng(loader_seed),
+                            transform=Jitter(loader_seed))
         return opt, optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7), loader
 
     return model, training, val
@@ -296,7 +307,7 @@ def test_checkpoint_holds_optimizer_scheduler_and_rng_state(tmp_path):
     assert checkpoint.optimizer["groups"][0]["lr"] == pytest.approx(0.007)
     assert set(opt.state_dict()["state"]) == set(checkpoint.optimizer["state"])
     assert checkpoint.scheduler["state"]["last_epoch"] == 1
-    assert set(checkpoint.state["rng"]) == {"global", "model.6.generator"}
+    assert set(checkpoint.state["rng"]) == {"global", "model.6.generator", "transform.rng"}
     assert checkpoint.state["loader"]["generator"] == loader.generator.bit_generator.state
     with pytest.raises(ValueError, match="is a glassnet.optim.adam.Adam, cannot restore it into"):
         checkpoint.restore(checkpoint.build_model(), optim.SGD(net.parameters(), lr=0.1))

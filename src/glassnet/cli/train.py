@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import tomllib
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .. import functional as F
 from .. import init as initializers
@@ -76,16 +78,16 @@ COSTS = {
 DEFAULTS = {
     "dataset": "fashion-mnist", "data-dir": None, "arch": None, "activation": "relu",
     "cost": "cross-entropy", "init": "he_normal", "optimizer": "adam", "lr": None, "momentum": 0.9,
-    "l1": 0.0, "l2": 0.0, "dropout": 0.2, "batch-norm": True, "epochs": 30, "batch-size": 128,
-    "seed": 0, "val": 10000, "augment": False, "schedule": "cosine", "early-stopping": 0,
-    "out": "runs/train", "limit": None, "quiet": False,
+    "l1": 0.0, "l2": 0.0, "dropout": 0.2, "input-dropout": 0.0, "batch-norm": True, "epochs": 30, "batch-size": 128,
+    "seed": 0, "val": 10000, "augment": 0, "schedule": "cosine", "early-stopping": 0,
+    "out": "runs/train", "limit": None, "quiet": False, "threads": "auto",
 }
 DEFAULT_ARCH = {"fashion-mnist": "784-512-256-10", "mnist": "784-512-256-10"}
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 1e-3, "adamw": 1e-3,
               "rmsprop": 1e-3, "adagrad": 1e-2}
 SCHEDULES = ("none", "cosine", "plateau", "halving")
 # options a resumed run may change; the others come from the checkpoint
-RESUMABLE = ("epochs", "out", "quiet", "data-dir")
+RESUMABLE = ("epochs", "out", "quiet", "data-dir", "threads")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -108,18 +110,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     a("--l1", type=float, help="L1 strength λ: cost + (λ/n)·Σ|w| (default 0)")
     a("--l2", type=float, help="L2 strength λ: cost + (λ/2n)·Σw², the book's convention (default 0)")
     a("--dropout", type=float, help="dropout probability after each hidden layer (default 0.2)")
+    a("--input-dropout", type=float, help="dropout probability of the input features (default 0)")
     a("--batch-norm", action=argparse.BooleanOptionalAction, help="batch norm in hidden layers (default on)")
     a("--epochs", type=int, help="number of epochs (default 30)")
     a("--batch-size", type=int, help="mini-batch size (default 128)")
     a("--seed", type=int, help="seed of every random draw (default 0)")
     a("--val", type=int, help="training examples held out for validation, the last ones (default 10000; 0: none)")
-    a("--augment", action=argparse.BooleanOptionalAction, help="random shifts of up to 2 pixels (images)")
+    a("--augment", type=int, nargs="?", const=1, metavar="PIXELS",
+      help="shift each training image by a random offset of up to PIXELS (default 1 when given; 0: off)")
     a("--schedule", choices=SCHEDULES, help="learning-rate schedule: cosine decay (default), halve on plateau, "
       "the book's halving (η/2 after 10 epochs without progress, stop at η/128), or none")
     a("--early-stopping", type=int, metavar="N", help="stop after N epochs without validation progress (0: off)")
     a("--out", help="output folder (default runs/train)")
     a("--limit", type=int, metavar="N", help="use only the first N training examples (quick tests)")
     a("--quiet", action=argparse.BooleanOptionalAction, help="no progress bar or per-epoch lines")
+    a("--threads", help="BLAS threads: a number, or auto (default): 1 when the machine is already busy, "
+      "else the library's default (two threads lose most of their speed when another process holds a core)")
     parser.set_defaults(func=run)
     return parser
 
@@ -194,10 +200,10 @@ def prepare(raw: np.ndarray, preprocessing: dict, input_shape) -> np.ndarray:
 
 class _ShiftThenStandardize:
     """Loader transform for --augment: shift raw-scaled images (background 0) by
-    up to 2 pixels, then standardize."""
+    up to ``pixels`` in each direction, then standardize."""
 
-    def __init__(self, preprocessing: dict, generator):
-        self.shift = RandomShift(2, generator=generator)
+    def __init__(self, pixels: int, preprocessing: dict, generator):
+        self.shift = RandomShift(pixels, generator=generator)
         self.mean, self.std = np.float32(preprocessing["mean"]), np.float32(preprocessing["std"])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -205,6 +211,14 @@ class _ShiftThenStandardize:
 
 
 # ----------------------------------------------------------------- pieces
+def blas_threads(setting) -> int | None:
+    """The BLAS thread limit for ``--threads``: an integer, or for "auto" 1 when
+    the 1-minute load average already fills all but half a core (None: no limit)."""
+    if str(setting) != "auto":
+        return int(setting)
+    return 1 if os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5 else None
+
+
 def make_optimizer(options: dict, params):
     name, lr = options["optimizer"], options["lr"]
     if name == "sgd":
@@ -234,7 +248,7 @@ def build_model(options: dict, n_inputs: int, n_classes: int):
         raise ValueError(f"--arch {options['arch']}: {options['dataset']} needs {n_inputs} inputs and "
                          f"{n_classes} outputs, e.g. --arch {n_inputs}-100-{n_classes}")
     return mlp(sizes, options["activation"], dropout=options["dropout"], batch_norm=options["batch-norm"],
-               init=options["init"])
+               init=options["init"], input_dropout=options["input-dropout"])
 
 
 # -------------------------------------------------------------------- run
@@ -262,7 +276,8 @@ def run(args) -> int:
     grandom.seed(options["seed"])
     shuffle_rng = np.random.default_rng([options["seed"], 1])
     if options["augment"] and images:
-        transform = _ShiftThenStandardize(preprocessing, np.random.default_rng([options["seed"], 2]))
+        transform = _ShiftThenStandardize(int(options["augment"]), preprocessing,
+                                          np.random.default_rng([options["seed"], 2]))
         train_x = x_train.reshape(len(x_train), -1).astype(np.float32) * np.float32(preprocessing["scale"])
     else:
         transform, train_x = None, prepare(x_train, preprocessing, input_shape)
@@ -286,9 +301,10 @@ def run(args) -> int:
               f"{options['optimizer']} lr {options['lr']:g}, {options['schedule']} schedule; output {out}/",
               flush=True)
 
-    history = fit(model, loader, loss, optimizer, options["epochs"], validation_data=validation,
-                  callbacks=callbacks, scheduler=scheduler, l1=options["l1"], l2=options["l2"],
-                  verbose=verbose, resume=checkpoint, metadata={"options": options})
+    with threadpool_limits(blas_threads(options["threads"])):
+        history = fit(model, loader, loss, optimizer, options["epochs"], validation_data=validation,
+                      callbacks=callbacks, scheduler=scheduler, l1=options["l1"], l2=options["l2"],
+                      verbose=verbose, resume=checkpoint, metadata={"options": options})
     history.save(out / "history.json")
     if history.interrupted:
         print(f"interrupted: resume with  glassnet train --resume {out / 'checkpoint.safetensors'}", file=sys.stderr)

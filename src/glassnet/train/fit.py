@@ -148,7 +148,7 @@ def _format_logs(logs: dict) -> str:
     parts = []
     for key, value in logs.items():
         if key == "time":
-            parts.append(f"{value:.1f} s")
+            parts.append(f"{value:.1f} s" if value >= 1 else f"{1000 * value:.0f} ms")
         elif key == "lr":
             parts.append(f"lr {value:.4g}")
         elif "accuracy" in key:
@@ -313,6 +313,7 @@ class Trainer:
                 try:
                     xb, yb = next(batches)
                 except StopIteration:
+                    self._rng_before_batch = None
                     break
                 loss_value = self._step(xb, yb)
                 self._rng_before_batch = None
