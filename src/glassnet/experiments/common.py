@@ -1,5 +1,6 @@
-"""Pieces several experiments share: a full-batch descent loop and the
-Fashion-MNIST subsets the real-data experiments train on."""
+"""Pieces several experiments share: a full-batch descent loop, a callback
+that measures training accuracy, and the Fashion-MNIST subsets the real-data
+experiments train on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from ..data import load_dataset
 from ..data.transforms import flatten, to_float
+from ..train import Callback, evaluate
 
 
 def minimize(loss_fn, optimizer, steps: int) -> list[float]:
@@ -44,3 +46,15 @@ def fashion_mnist(n_train: int, n_test: int, generator: np.random.Generator):
         return x[index], y[index]
 
     return pick(x_train, y_train, n_train), pick(x_test, y_test, n_test)
+
+
+class RecordAccuracy(Callback):
+    """After each epoch, the model's accuracy on ``(x, y)`` in evaluation mode
+    (``fit``'s own training accuracy is averaged over the epoch in training
+    mode, with dropout active); appended to ``self.accuracy``."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.x, self.y, self.accuracy = x, y, []
+
+    def on_epoch_end(self, trainer, logs):
+        self.accuracy.append(evaluate(trainer.model, (self.x, self.y))["accuracy"])

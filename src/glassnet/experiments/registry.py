@@ -37,7 +37,10 @@ MODULES = (
     "xor",
     "universal_approximation",
     "init_histograms",
+    "init_learning_curves",
     "zero_init_symmetry",
+    "overfitting",
+    "more_data",
     "vanishing_gradients",
     "svm_vs_softmax",
 )
