@@ -231,14 +231,18 @@ def main(argv=None) -> None:
     parser.add_argument("--weights-out", default=None, help="classic-b10: save the trained weights (npz)")
     args = parser.parse_args(argv)
 
-    limiter = None
+    import glassnet  # its import sets the BLAS thread policy (glassnet.set_num_threads)
+
+    threads = {}
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
-        limiter = threadpool_limits(args.threads)
+        threadpool_limits(args.threads)
     if args.framework == "torch":
         import torch
         if args.threads is not None:
             torch.set_num_threads(args.threads)
+        threads["torch_threads"] = torch.get_num_threads()
+    threads["blas_threads"] = glassnet.get_num_threads()
 
     x, y, x_test, y_test = load_fashion_mnist(args.images, WORKLOADS[args.workload]["kind"])
     if args.workload == "classic-b10":
@@ -247,10 +251,9 @@ def main(argv=None) -> None:
         seconds, loss, accuracy = run_glassnet(args.workload, x, y, x_test, y_test, args.seed)
     else:
         seconds, loss, accuracy = run_torch(args.workload, x, y, x_test, y_test, args.seed)
-    del limiter
     print(json.dumps({"workload": args.workload, "framework": args.framework, "images": len(x),
                       "seconds": seconds, "images_per_s": len(x) / seconds, "final_loss": loss,
-                      "test_accuracy": accuracy, "peak_rss_mb": peak_rss_mb()}))
+                      "test_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(), **threads}))
 
 
 if __name__ == "__main__":
