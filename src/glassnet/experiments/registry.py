@@ -41,6 +41,8 @@ MODULES = (
     "zero_init_symmetry",
     "overfitting",
     "more_data",
+    "dead_relu",
+    "dropout",
     "vanishing_gradients",
     "svm_vs_softmax",
 )
