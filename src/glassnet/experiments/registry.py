@@ -43,6 +43,9 @@ MODULES = (
     "more_data",
     "dead_relu",
     "dropout",
+    "batchnorm",
+    "input_normalization",
+    "optimizers",
     "vanishing_gradients",
     "svm_vs_softmax",
 )
