@@ -352,3 +352,14 @@ def test_an_interrupt_inside_a_batch_resumes_from_the_start_of_that_batch(tmp_pa
     glassnet.seed(4321)
     resumed, _ = run(2, resume=checkpoint, loader_seed=77)
     _assert_same_state(resumed, reference)
+
+
+def test_large_constructor_arrays_are_not_kept_alive_and_still_round_trip(tmp_path, rng):
+    from glassnet.nn.module import ArrayShape
+    table = rng.standard_normal((500, 20))  # e.g. pretrained word vectors
+    model = nn.Sequential(nn.Embedding(500, 20, _weight=table), nn.Flatten(), nn.Linear(60, 2))
+    assert model[0]._init_args[1]["_weight"] == ArrayShape((500, 20), "float64")
+    loaded = glassnet.load(glassnet.save(model, tmp_path / "e.safetensors"))
+    _assert_same_state(loaded, model)
+    ids = rng.integers(0, 500, (4, 3))
+    np.testing.assert_array_equal(loaded(ids).data, model(ids).data)

@@ -21,8 +21,8 @@ None, bool, int, str, list   themselves (lists element by element)
 float                        a number (``{"$float": "nan"|"inf"|"-inf"}``)
 tuple / dict                 ``{"$tuple": [...]}`` / ``{"$dict": {...}}``
 NumPy dtype or scalar type   ``{"$dtype": "float32"}``
-ndarray, ≤ 4096 elements     ``{"$array": [...], "dtype": "float32"}``
-larger ndarray               ``{"$zeros": [shape], "dtype": "float32"}`` (see below)
+ndarray or Tensor            ``{"$array": [...], "dtype": "float32"}``
+(> 4096 elements)            ``{"$zeros": [shape], "dtype": "float32"}`` (see below)
 a child module               ``{"$module": "<child name>"}``
 another module               ``{"$config": {...}}``
 a registered Module class    ``{"$class": "<registered name>"}``
@@ -30,8 +30,8 @@ a glassnet function          ``{"$function": "glassnet.functional.relu"}``
 a numpy Generator            ``{"$generator": "<key>"}`` (state in ``generators``)
 ===========================  ==========================================
 
-A large array given to a constructor is recorded by shape and dtype only and
-comes back as zeros: it must be the initial value of a parameter or buffer
+A large array given to a constructor is remembered by shape and dtype only
+(see ``nn.module.ArrayShape``) and comes back as zeros: it must be the initial value of a parameter or buffer
 (such as ``Embedding(..., _weight=table)``), which the saved weights overwrite.
 
 A module that was changed after construction (a replaced classifier head,
@@ -48,7 +48,8 @@ import math
 import numpy as np
 
 from .. import random as grandom
-from ..nn.module import Module, _registry
+from ..nn.module import ArrayShape, Module, _registry
+from ..tensor import Tensor
 
 FORMAT = "glassnet.architecture/1"
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
@@ -116,6 +117,8 @@ class _Encoder:
         if isinstance(v, (float, np.floating)):
             v = float(v)
             return v if math.isfinite(v) else {"$float": repr(v)}
+        if isinstance(v, ArrayShape):  # (before tuple: it is a NamedTuple)
+            return {"$zeros": list(v.shape), "dtype": v.dtype}
         if isinstance(v, list):
             return [self.value(x, children, where) for x in v]
         if isinstance(v, tuple):
@@ -126,8 +129,10 @@ class _Encoder:
             return {"$dict": {k: self.value(x, children, where) for k, x in v.items()}}
         if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
             return {"$dtype": np.dtype(v).name}
+        if isinstance(v, Tensor):
+            v = v.data
         if isinstance(v, np.ndarray):
-            if v.size > 4096 or self._known is not None:  # (comparing: arrays are initial values)
+            if self._known is not None:  # comparing: arrays are initial values
                 return {"$zeros": list(v.shape), "dtype": v.dtype.name}
             return {"$array": v.tolist(), "dtype": v.dtype.name}
         if isinstance(v, Module):

@@ -9,6 +9,7 @@ modules, all discovered from attribute assignment. ``train()``/``eval()`` set
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,6 +26,22 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class ArrayShape(NamedTuple):
+    """Stands in ``_init_args`` for a large array argument (e.g. an embedding
+    table): only an initial value, which the saved weights replace, so keeping
+    the array itself would only hold on to its memory."""
+
+    shape: tuple
+    dtype: str
+
+
+def _remembered(value):
+    data = value.data if isinstance(value, Tensor) else value
+    if isinstance(data, np.ndarray) and data.size > 4096:
+        return ArrayShape(data.shape, data.dtype.name)
+    return value
 
 
 # Module classes that ``glassnet.load`` may rebuild, by name: glassnet's own
@@ -64,7 +81,8 @@ class Module:
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
-        object.__setattr__(self, "_init_args", (args, dict(kwargs)))
+        object.__setattr__(self, "_init_args", (tuple(_remembered(a) for a in args),
+                                                {k: _remembered(v) for k, v in kwargs.items()}))
         return self
 
     def __init__(self):
