@@ -85,6 +85,13 @@ def _in_layout(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     return out
 
 
+def _grad_buffer(like: np.ndarray, padded_shape: tuple, kernel, stride, out_hw) -> np.ndarray:
+    """The padded array backward scatters into, laid out like x: zeros, unless the
+    windows tile it exactly (every element written once, so no fill is needed)."""
+    tiled = all(k == s and n * k == size for k, s, n, size in zip(kernel, stride, out_hw, padded_shape[2:]))
+    return (np.empty_like if tiled else np.zeros_like)(like, shape=padded_shape)
+
+
 def _overlap(kernel, stride) -> bool:
     return stride[0] < kernel[0] or stride[1] < kernel[1]
 
@@ -112,7 +119,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
 
     def backward(g):
         g = _in_layout(g, out)
-        dxp = np.zeros_like(xp)
+        dxp = _grad_buffer(xp, xp.shape, kernel, stride, out_hw)
         claimed = np.zeros_like(out, dtype=bool)
         for window in _windows(kernel, stride, out_hw):
             wins = xp[window] == out
@@ -144,7 +151,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
 
     def backward(g):
         gs = _in_layout(g, out) * scale
-        dxp = np.zeros_like(xd, shape=padded_shape)
+        dxp = _grad_buffer(xd, padded_shape, kernel, stride, out_hw)
         for window in _windows(kernel, stride, out_hw):
             if overlap:
                 dxp[window] += gs
