@@ -2,3 +2,5 @@
 
 from .cnn import book_cnn, spp_cnn
 from .mlp import mlp
+from .resnet import ResNet, plain_net, resnet_small
+from .textcnn import TextCNN
