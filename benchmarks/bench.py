@@ -39,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from worker import WORKLOADS  # noqa: E402
 
-DEFAULT_WORKLOADS = ["mlp-book-b10", "classic-b10", "mlp-relu-b128"]
+DEFAULT_WORKLOADS = ["mlp-book-b10", "classic-b10", "mlp-relu-b128", "cnn-book-b64", "resnet-small-b64"]
 
 
 def run_worker(workload: str, framework: str, images: int, threads, weights_out=None) -> dict:

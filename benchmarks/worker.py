@@ -59,6 +59,12 @@ WORKLOADS = {
     "mlp-relu-b128": dict(batch=128, kind="flat",
                           about="784-512-512-10 ReLU, softmax cross-entropy, SGD lr 0.01 momentum 0.9, "
                                 "PyTorch default init"),
+    "cnn-book-b64": dict(batch=64, kind="image",
+                         about="conv 20@5x5, ReLU, max-pool 2, conv 40@5x5, ReLU, max-pool 2, FC 640-100 ReLU, "
+                               "FC 100-10, softmax cross-entropy, SGD lr 0.05, PyTorch default init"),
+    "resnet-small-b64": dict(batch=64, kind="image",
+                             about="glassnet.models.resnet_small (stem + 3 stages x 2 residual blocks, widths "
+                                   "16/32/64, batch norm, global average pool), SGD lr 0.05 momentum 0.9"),
     "classic-b10": dict(batch=10, kind="flat",
                         about="784-100-10 through glassnet.classic.network2 (float64, vectorised) vs "
                               "the book's per-example loop"),
@@ -80,6 +86,14 @@ def build_glassnet(workload: str):
     if workload == "mlp-relu-b128":
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
         return model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.01, momentum=0.9), lambda y: y
+    if workload == "cnn-book-b64":
+        from glassnet.models import book_cnn
+        model = book_cnn()
+        return model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.05), lambda y: y
+    if workload == "resnet-small-b64":
+        from glassnet.models.resnet import resnet_small
+        model = resnet_small()
+        return model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), lambda y: y
     raise ValueError(f"glassnet has no workload {workload!r}")
 
 
@@ -105,7 +119,49 @@ def build_torch(workload: str):
         model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
         return (model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
                 torch.from_numpy)
+    if workload == "cnn-book-b64":
+        model = nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(20, 40, 5), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10))
+        return model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.05), torch.from_numpy
+    if workload == "resnet-small-b64":
+        model = torch_resnet_small()
+        return (model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                torch.from_numpy)
     raise ValueError(f"torch has no workload {workload!r}")
+
+
+def torch_resnet_small(widths=(16, 32, 64), blocks_per_stage=2):
+    """PyTorch's twin of ``glassnet.models.resnet_small``: the same layers, the
+    same initialisation (convolutions He normal with fan_out, batch norm γ = 1,
+    β = 0, the classifier PyTorch's default)."""
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                             if stride != 1 or cin != cout else nn.Identity())
+
+        def forward(self, x):
+            f = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            return torch.relu(f + self.shortcut(x))
+
+    layers = [nn.Conv2d(1, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()]
+    channels = widths[0]
+    for i, width in enumerate(widths):
+        for b in range(blocks_per_stage):
+            layers.append(Block(channels, width, 2 if (i > 0 and b == 0) else 1))
+            channels = width
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+    return model
 
 
 # --------------------------------------------------------------- training
