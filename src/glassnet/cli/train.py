@@ -1,8 +1,9 @@
 """``glassnet train``: train a network and write a report folder.
 
     glassnet train                                  # the default: a strong MLP on Fashion-MNIST
-    glassnet train --arch 784-100-10 --activation sigmoid --init book --optimizer sgd --lr 0.1 \\
-                   --l2 5 --batch-size 10 --epochs 30 --no-batch-norm --dropout 0 --schedule none
+    glassnet train --arch 784-100-10 --activation sigmoid --cost sigmoid-cross-entropy --init book \\
+                   --optimizer sgd --lr 0.1 --l2 5 --batch-size 10 --epochs 30 --no-batch-norm \\
+                   --dropout 0 --schedule none          # the book's improved network
     glassnet train --config run.toml --epochs 5     # options from a TOML file; the command line wins
     glassnet train --resume runs/train/checkpoint.safetensors --epochs 40
 
@@ -265,8 +266,9 @@ def run(args) -> int:
     n_val = options["val"]
     if n_val >= len(x_all) // 2:  # a small set (--limit, generated data): hold out a sixth
         n_val = len(x_all) // 6
-    if n_val:
-        (x_train, y_train), (x_val, y_val) = train_val_split(x_all, y_all, n_val)
+    if n_val:  # the book's split (the last n_val) for images; generated sets come ordered by class
+        (x_train, y_train), (x_val, y_val) = train_val_split(
+            x_all, y_all, n_val, shuffle=not images, generator=np.random.default_rng([options["seed"], 3]))
     else:
         (x_train, y_train), (x_val, y_val) = (x_all, y_all), (None, None)
     preprocessing = preprocessing_for(x_train, images)
