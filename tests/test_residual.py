@@ -150,3 +150,13 @@ def test_fine_tuning_a_resnet(rng):
         opt.step()
     for n, p in model.named_parameters():
         assert np.array_equal(p.data, before[n]) == (n in frozen), n
+
+
+def test_resnet_save_and_load_round_trip(tmp_path, rng):
+    model = resnet_small(widths=(4, 8), blocks_per_stage=(1, 2), spp=(1, 2), generator=np.random.default_rng(0))
+    x = gn.Tensor(rng.standard_normal((2, 1, 12, 12)).astype(np.float32))
+    model(x)  # one training-mode pass moves the running statistics
+    gn.save(model, tmp_path / "resnet.glassnet")
+    loaded = gn.load(tmp_path / "resnet.glassnet")
+    assert isinstance(loaded, ResNet) and loaded.depth == model.depth
+    np.testing.assert_array_equal(loaded.eval()(x).data, model.eval()(x).data)

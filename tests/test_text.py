@@ -217,3 +217,12 @@ def test_bucket_batches_cover_every_index_once_with_similar_lengths():
     assert spread < 0.2 * np.ptp(lengths)  # random batches would span nearly the whole range
     again = bucket_batches(lengths, 10, generator=np.random.default_rng(2), pool=20)
     assert not all(np.array_equal(a, b) for a, b in zip(batches, again))
+
+
+def test_textcnn_save_and_load_round_trip(tmp_path, rng):
+    model = TextCNN(30, 5, mode="multichannel", maps=3).load_vectors(rng.standard_normal((30, 5)))
+    gn.save(model, tmp_path / "textcnn.glassnet")
+    loaded = gn.load(tmp_path / "textcnn.glassnet").eval()
+    ids = rng.integers(0, 30, size=(4, 6))
+    np.testing.assert_array_equal(loaded(ids).data, model.eval()(ids).data)
+    assert not loaded.embed_static.weight.requires_grad and loaded.embed.weight.requires_grad
