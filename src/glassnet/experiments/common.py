@@ -58,3 +58,13 @@ class RecordAccuracy(Callback):
 
     def on_epoch_end(self, trainer, logs):
         self.accuracy.append(evaluate(trainer.model, (self.x, self.y))["accuracy"])
+
+
+class RecordBatchLoss(Callback):
+    """The loss of every mini-batch, in order, in ``self.losses``."""
+
+    def __init__(self):
+        self.losses = []
+
+    def on_batch_end(self, trainer, logs):
+        self.losses.append(logs["loss"])

@@ -18,8 +18,8 @@ import numpy as np
 from .. import nn, optim
 from ..models.mlp import mlp
 from ..nn import Parameter
-from ..train import Callback, fit
-from .common import fashion_mnist, minimize
+from ..train import fit
+from .common import RecordBatchLoss, fashion_mnist, minimize
 from .plotting import figure, save
 from .registry import Check, experiment
 
@@ -37,14 +37,6 @@ OPTIMIZERS = {
 
 # The 2-D bowl and per-optimizer step sizes for the path figure.
 BOWL_LRS = {"SGD": 0.09, "momentum": 0.02, "Nesterov": 0.02, "Adagrad": 1.0, "RMSprop": 0.1, "Adam": 0.3}
-
-
-class _RecordBatchLoss(Callback):
-    def __init__(self):
-        self.losses = []
-
-    def on_batch_end(self, trainer, logs):
-        self.losses.append(logs["loss"])
 
 
 def _bowl_path(name: str, steps: int) -> np.ndarray:
@@ -71,7 +63,7 @@ def run(config):
     runs = {}
     for name, make in OPTIMIZERS.items():
         model = mlp("784-100-100-10", activation="relu", init="he_normal", generator=config.generator(1))
-        batches = _RecordBatchLoss()
+        batches = RecordBatchLoss()
         history = fit(model, (x, y), nn.CrossEntropyLoss(), make(model.parameters()), epochs=config.epochs,
                       batch_size=config.batch_size, callbacks=[batches], generator=config.generator(2),
                       verbose=False)

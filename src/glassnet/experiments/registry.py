@@ -46,6 +46,9 @@ MODULES = (
     "batchnorm",
     "input_normalization",
     "optimizers",
+    "pooling",
+    "resnet_degradation",
+    "fine_tuning",
     "vanishing_gradients",
     "svm_vs_softmax",
 )
