@@ -46,7 +46,7 @@ def activation_ratio(model, x: np.ndarray, draws: int = 10) -> float:
 @experiment("dropout", CLAIM,
             quick=dict(n_train=500, n_test=500, sizes=(784, 200, 10), epochs=20, batch_size=20, lr=0.05,
                        rates=(0.3, 0.5)),
-            full=dict(n_train=5000, n_test=10000, sizes=(784, 500, 500, 10), epochs=40, batch_size=32, lr=0.05,
+            full=dict(n_train=5000, n_test=10000, sizes=(784, 500, 500, 10), epochs=30, batch_size=32, lr=0.05,
                       rates=(0.3, 0.5)))
 def run(config):
     (x, y), (x_test, y_test) = fashion_mnist(config.n_train, config.n_test, config.generator(0))

@@ -63,7 +63,7 @@ def run(config):
         axes[0, 0].plot(epochs, 100 * np.array(numbers[label]["test_accuracy"]), "o-", ms=3, label=label)
         axes[0, 1].plot(epochs, numbers[label]["train_cost"], "o-", ms=3, label=f"{label}, training")
     axes[0, 0].set(title="test accuracy", xlabel="epoch", ylabel="accuracy (%)")
-    axes[0, 1].set(title="training cost (book's cross-entropy, without the L2 term)", xlabel="epoch",
+    axes[0, 1].set(title="training cost (without the L2 term)", xlabel="epoch",
                    ylabel="cost")
     for ax in axes[0]:
         ax.legend()

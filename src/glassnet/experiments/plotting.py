@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3.8,
@@ -24,7 +25,11 @@ def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3
 
 
 def save(fig: Figure, config, stem: str) -> Path:
-    """Write ``fig`` as ``<config.out_dir>/<stem>.png`` and return the path."""
+    """Write ``fig`` as ``<config.out_dir>/<stem>.png`` and return the path.
+    Axes whose x label starts with "epoch" get whole-number ticks."""
+    for ax in fig.axes:
+        if ax.get_xlabel().startswith("epoch"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     path = config.path(f"{stem}.png")
     fig.savefig(path, dpi=100)
     return path

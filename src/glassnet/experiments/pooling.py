@@ -69,7 +69,7 @@ def _train(model, x, y, views, config):
 
 @experiment("pooling", CLAIM,
             quick=dict(n_train=1000, n_test=500, epochs=3, batch_size=32, lr=0.05, border=4),
-            full=dict(n_train=20000, n_test=10000, epochs=4, batch_size=32, lr=0.05, border=4))
+            full=dict(n_train=20000, n_test=10000, epochs=3, batch_size=32, lr=0.05, border=4))
 def run(config):
     (x, y), (x_test, y_test) = fashion_mnist(config.n_train, config.n_test, config.generator(0))
     x, x_test = x.reshape(-1, 1, 28, 28), x_test.reshape(-1, 1, 28, 28)

@@ -1,12 +1,14 @@
 """The experiment registry: every claim of the curriculum as a run that can fail.
 
-An experiment is one module that decorates a function ``run(config) -> Result``
-with :func:`experiment`, giving its name, the claim in words, and two settings:
-``quick`` (seconds, small data: the test suite runs it) and ``full`` (the real
-data sets: what the report shows). ``run`` measures numbers, draws figures and
-states :class:`Check` s, each a measured value compared with a stated threshold;
-the verdict is the list of checks and the claim *agrees* when every check
-passes. Nothing in a verdict is hard-coded: change the data and it can fail.
+An experiment is one module with a function ``run(config)`` decorated by
+:func:`experiment`, which gives its name, the claim in words, and two
+settings: ``quick`` (seconds, small data: the test suite runs it) and ``full``
+(the real data sets: what the report shows). ``run`` measures numbers, draws
+figures and states :class:`Check` s, each a measured value compared with a
+stated threshold, and returns ``(numbers, checks, figure paths)``; the
+decorator turns it into ``run(config) -> Result``. The verdict is the list of
+checks and the claim *agrees* when every check passes. Nothing in a verdict is
+hard-coded: change the data and it can fail.
 
 :func:`run_experiment` seeds glassnet, runs one experiment into
 ``out_dir/<name>/`` and writes ``result.json`` there (numbers, checks, setting,
@@ -193,11 +195,6 @@ def experiment(name: str, claim: str, quick: dict, full: dict):
         return run
 
     return register
-
-
-def unregister(name: str) -> None:
-    """Remove an experiment (tests register throw-away ones)."""
-    _REGISTRY.pop(name, None)
 
 
 def load_all() -> None:
