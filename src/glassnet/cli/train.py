@@ -79,11 +79,11 @@ COSTS = {
 DEFAULTS = {
     "dataset": "fashion-mnist", "data-dir": None, "arch": None, "activation": "relu",
     "cost": "cross-entropy", "init": "he_normal", "optimizer": "adam", "lr": None, "momentum": 0.9,
-    "l1": 0.0, "l2": 0.0, "dropout": 0.2, "input-dropout": 0.0, "batch-norm": True, "epochs": 30, "batch-size": 128,
-    "seed": 0, "val": 10000, "augment": 0, "schedule": "cosine", "early-stopping": 0,
+    "l1": 0.0, "l2": 0.0, "dropout": 0.3, "input-dropout": 0.1, "batch-norm": True, "epochs": 30,
+    "batch-size": 128, "seed": 0, "val": 10000, "augment": 0, "schedule": "cosine", "early-stopping": 0,
     "out": "runs/train", "limit": None, "quiet": False, "threads": "auto",
 }
-DEFAULT_ARCH = {"fashion-mnist": "784-512-256-10", "mnist": "784-512-256-10"}
+DEFAULT_ARCH = {"fashion-mnist": "784-1024-512-10", "mnist": "784-1024-512-10"}
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 1e-3, "adamw": 1e-3,
               "rmsprop": 1e-3, "adagrad": 1e-2}
 SCHEDULES = ("none", "cosine", "plateau", "halving")
@@ -100,7 +100,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     a("--resume", type=Path, metavar="CHECKPOINT", help="continue the run saved in this checkpoint")
     a("--dataset", choices=IMAGE_DATASETS + tuple(GENERATED), help="data to train on (default fashion-mnist)")
     a("--data-dir", help="folder with the IDX files (default: the usual search path)")
-    a("--arch", help="layer sizes, e.g. 784-100-10 (default 784-512-256-10 for images, 2-64-64-K for 2-D sets)")
+    a("--arch", help="layer sizes, e.g. 784-100-10 (default 784-1024-512-10 for images, 2-64-64-K for 2-D sets)")
     a("--activation", choices=tuple(ACTIVATIONS), help="hidden-layer activation (default relu)")
     a("--cost", choices=tuple(COSTS), help="loss (default cross-entropy: softmax + log-likelihood)")
     a("--init", choices=initializers.SCHEMES + ("default",), help="weight initialization (default he_normal)")
@@ -110,8 +110,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     a("--momentum", type=float, help="momentum μ for momentum/nesterov (default 0.9)")
     a("--l1", type=float, help="L1 strength λ: cost + (λ/n)·Σ|w| (default 0)")
     a("--l2", type=float, help="L2 strength λ: cost + (λ/2n)·Σw², the book's convention (default 0)")
-    a("--dropout", type=float, help="dropout probability after each hidden layer (default 0.2)")
-    a("--input-dropout", type=float, help="dropout probability of the input features (default 0)")
+    a("--dropout", type=float, help="dropout probability after each hidden layer (default 0.3)")
+    a("--input-dropout", type=float, help="dropout probability of the input features (default 0.1)")
     a("--batch-norm", action=argparse.BooleanOptionalAction, help="batch norm in hidden layers (default on)")
     a("--epochs", type=int, help="number of epochs (default 30)")
     a("--batch-size", type=int, help="mini-batch size (default 128)")
