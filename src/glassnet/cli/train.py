@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +131,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _read_config(path: Path) -> dict:
+    try:
+        import tomllib  # Python >= 3.11
+    except ImportError:  # Python 3.10: the same parser as a package
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise ValueError("--config needs Python 3.11+ (tomllib) or `pip install tomli`") from None
     with open(path, "rb") as f:
         raw = tomllib.load(f)
     options = {key.replace("_", "-"): value for key, value in raw.items()}
