@@ -99,7 +99,9 @@ def bench_workload(workload: str, images: int, runs: int, warmup: bool, threads,
             "images_per_s_median": statistics.median(speeds), "images_per_s_min": min(speeds),
             "images_per_s_max": max(speeds), "seconds_median": statistics.median(r["seconds"] for r in results),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
-            "test_accuracy": statistics.median(r["test_accuracy"] for r in results), "runs": results}
+            "test_accuracy": statistics.median(r["test_accuracy"] for r in results),
+            "threads": {k: results[0][k] for k in ("blas_threads", "torch_threads") if k in results[0]},
+            "runs": results}
     if len(names) == 2:
         first, other = (summary["contenders"][n]["seconds_median"] for n in names)
         summary["ratio_glassnet_time_over_other"] = first / other
@@ -138,7 +140,8 @@ def machine_info(threads) -> dict:
     info = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "command": " ".join(sys.argv),
             "python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(), "threads": threads,
-            "blas": [{k: lib.get(k) for k in ("internal_api", "version", "num_threads")} for lib in threadpool_info()],
+            "blas": [{k: lib.get(k) for k in ("internal_api", "version")} for lib in threadpool_info()
+                     if lib["user_api"] == "blas"],
             "niceness": os.nice(0), "OMP_WAIT_POLICY": worker_environment()["OMP_WAIT_POLICY"]}
     if importlib.util.find_spec("torch"):
         import torch
