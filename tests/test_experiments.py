@@ -86,6 +86,10 @@ def test_cli_run_all_writes_report(fake_registry, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert 'id="holds"' in page and 'id="fails"' in page and "1 of 2 claims agree" in page
     assert page.count("data:image/png;base64,") == 2
+    (tmp_path / "report.html").unlink()
+    assert cli.main(["report", "--out", str(tmp_path)]) == 1  # rebuilt from result.json; one claim fails
+    assert "1 of 2 claims agree" in (tmp_path / "report.html").read_text()
+    assert cli.main(["report", "--out", str(tmp_path / "empty")]) == 2
 
 
 def test_seed_makes_runs_reproducible(tmp_path):

@@ -3,10 +3,13 @@
     glassnet experiments list
     glassnet experiments run NAME [NAME ...] [--quick] [--seed N] [--out DIR]
     glassnet experiments run --all [--quick] [--seed N] [--out DIR]
+    glassnet experiments report [--out DIR]
 
 Each run writes ``DIR/<name>/`` (PNG figures, ``result.json``) and prints one
-verdict line; ``--all`` also writes ``DIR/report.html``. The exit status is 0
-when every verdict agrees with its claim, 1 when any disagrees or fails.
+verdict line; ``--all`` also writes ``DIR/report.html``, and ``report``
+rebuilds that page from the ``result.json`` files already in DIR (after
+re-running some experiments). The exit status is 0 when every verdict agrees
+with its claim, 1 when any disagrees or fails.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _fill(parser: argparse.ArgumentParser) -> None:
-    commands = parser.add_subparsers(dest="experiments_command", metavar="{list,run}", required=True)
+    commands = parser.add_subparsers(dest="experiments_command", metavar="{list,run,report}", required=True)
     commands.add_parser("list", help="list the experiments and their claims").set_defaults(func=_list)
     run = commands.add_parser("run", help="run experiments and print their verdicts")
     run.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (see `list`)")
@@ -36,6 +39,10 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--out", type=Path, default=Path("runs/experiments"),
                      help="output folder (default runs/experiments)")
     run.set_defaults(func=_run)
+    report = commands.add_parser("report", help="rebuild report.html from the results saved in --out")
+    report.add_argument("--out", type=Path, default=Path("runs/experiments"),
+                        help="folder holding <name>/result.json (default runs/experiments)")
+    report.set_defaults(func=_report)
 
 
 def _list(args) -> int:
@@ -74,6 +81,21 @@ def _run(args) -> int:
     agreed = sum(r.agrees for r in results)
     print(f"{agreed}/{len(results) + len(failures)} claims agree")
     return 0 if agreed == len(results) and not failures else 1
+
+
+def _report(args) -> int:
+    import json
+
+    from ..experiments import registry, report
+    results = [registry.Result.from_dict(json.loads((args.out / name / "result.json").read_text()))
+               for name in registry.names() if (args.out / name / "result.json").exists()]
+    if not results:
+        print(f"glassnet experiments report: no <name>/result.json under {args.out}", file=sys.stderr)
+        return 2
+    print(f"report: {report.write_report(results, args.out / 'report.html')}")
+    agreed = sum(r.agrees for r in results)
+    print(f"{agreed}/{len(results)} claims agree")
+    return 0 if agreed == len(results) else 1
 
 
 def main(argv=None) -> int:

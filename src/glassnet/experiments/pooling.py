@@ -10,7 +10,7 @@ Spatial pyramid pooling replaces the last pooling layer by max pools over a
 1×1, 2×2 and 4×4 grid of each feature map, whatever its size, so one network
 takes 28×28 images and 36×36 ones (the same images with a 4-pixel black
 border), where the flattening network cannot. As in SPP-net's multi-size
-training, it is trained on both sizes, alternating every few mini-batches.
+training, it is trained on both sizes, alternating every mini-batch.
 
 Accuracy differences between poolings are small; each is judged against its
 sampling noise: the standard error of a difference of two accuracies p on n
@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import nn, optim
 from ..models.cnn import spp_cnn
+from ..data import DataLoader
 from ..tensor import Tensor, no_grad
 from ..train import evaluate, fit
 from .common import fashion_mnist
@@ -53,18 +54,24 @@ def pad(images: np.ndarray, border: int) -> np.ndarray:
     return np.pad(images, ((0, 0), (0, 0), (border, border), (border, border)))
 
 
-def _train(model, x, y, views, config):
-    """``config.epochs`` epochs of SGD with momentum. Each epoch visits the
-    shuffled training set in ``4·len(views)`` chunks, chunk j seen through
-    ``views[j % len(views)]`` (e.g. [identity, add a border]: the input size
-    changes every chunk, so neither size comes last by much)."""
-    opt = optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
-    rng = config.generator(2)
-    for _ in range(config.epochs):
-        chunks = np.array_split(rng.permutation(len(x)), 4 * len(views))
-        for j, chunk in enumerate(chunks):
-            fit(model, (views[j % len(views)](x[chunk]), y[chunk]), nn.CrossEntropyLoss(), opt, epochs=1,
-                batch_size=config.batch_size, generator=rng, verbose=False)
+class AlternateBorder:
+    """A DataLoader transform for multi-size training: every second mini-batch
+    gets a black border of ``border`` pixels (28×28 → 36×36), the others pass
+    unchanged, so the network sees both sizes throughout training."""
+
+    def __init__(self, border: int):
+        self.border, self.calls = border, 0
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return pad(images, self.border) if self.calls % 2 == 0 else images
+
+
+def _train(model, x, y, config, transform=None):
+    loader = DataLoader((x, y), batch_size=config.batch_size, shuffle=True, generator=config.generator(2),
+                        transform=transform)
+    fit(model, loader, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=config.lr, momentum=0.9),
+        epochs=config.epochs, verbose=False)
 
 
 @experiment("pooling", CLAIM,
@@ -76,12 +83,12 @@ def run(config):
     runs = {}
     for pool in POOLS:
         model = pooled_cnn(pool, config.generator(1))
-        _train(model, x, y, [lambda images: images], config)
+        _train(model, x, y, config)
         train, test = evaluate(model, (x, y))["accuracy"], evaluate(model, (x_test, y_test))["accuracy"]
         runs[pool] = {"train_accuracy": train, "test_accuracy": test, "gap": train - test}
 
     spp = spp_cnn(levels=(1, 2, 4), generator=config.generator(1))
-    _train(spp, x, y, [lambda images: images, lambda images: pad(images, config.border)], config)
+    _train(spp, x, y, config, AlternateBorder(config.border))
     big_test = pad(x_test, config.border)
     with no_grad():
         lengths = {f"{s}×{s}": int(spp[:6](Tensor(np.zeros((1, 1, s, s), dtype=np.float32))).shape[1])

@@ -146,6 +146,13 @@ class Result:
         head = "AGREES" if self.agrees else "DISAGREES"
         return f"{head}: " + "; ".join(str(c) for c in self.checks)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Result":
+        """The inverse of :meth:`to_dict` (reads a saved ``result.json``)."""
+        checks = [Check(c["label"], c["value"], c["op"], c["threshold"]) for c in d["checks"]]
+        return cls(d["name"], d["claim"], d["mode"], d["seed"], d["setting"], d["numbers"], checks,
+                   [Path(f) for f in d["figures"]], d["seconds"])
+
     def to_dict(self) -> dict:
         return {
             "name": self.name, "claim": self.claim, "mode": self.mode, "seed": self.seed,
