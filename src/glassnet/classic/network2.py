@@ -18,11 +18,15 @@ so each layer is one matrix product ``W @ A`` and the summed weight gradient is
 one product ``Delta @ A^T``: the sum over examples happens inside the matrix
 product. It is the same arithmetic in a different order, so the weights agree
 with the per-example loop to float64 rounding (tests check rtol 1e-10 after
-whole runs). The training list is turned into one array once per ``SGD`` call,
-and each epoch's order is the book's ``random.shuffle`` applied to a list of
-positions of the same length, which draws the same random numbers and yields the
-same permutation as shuffling the list of pairs itself. So
-``random.seed(n); np.random.seed(n)`` reproduces the book's runs number for number.
+whole runs). Each epoch shuffles a copy of the list of pairs with the book's
+``random.shuffle``, so ``random.seed(n); np.random.seed(n)`` reproduces the
+book's runs number for number.
+
+Memory: the data stay in the caller's (x, y) pairs. Each mini-batch's m columns
+are copied into reused float64 buffers (m, n_in) and (m, n_out), and evaluation
+feeds ``_EVAL_CHUNK`` examples at a time through another pair of buffers, so no
+copy of a whole data set is made (a float64 one of 60,000 MNIST images would be
+376 MB), and peak memory stays at the per-example loop's.
 
 Why cross-entropy
 -----------------
@@ -45,7 +49,7 @@ import random
 
 import numpy as np
 
-_EVAL_CHUNK = 2000  # examples per matrix product when evaluating a data set
+_EVAL_CHUNK = 50  # examples per matrix product when evaluating a data set (a 0.3 MB buffer for MNIST)
 
 
 #### The cost functions
@@ -162,57 +166,47 @@ class Network:
         Training continues in the same call, so the shuffles are those of a run
         without the callback.
         """
-        training_data = list(training_data)
+        training_data = self._pairs(training_data, "SGD: training_data", one_hot=True)
         n = len(training_data)
-        X = _stack_rows((x for x, _ in training_data), self.sizes[0], "training inputs x")
-        Y = _stack_rows((y for _, y in training_data), self.sizes[-1], "training targets y").astype(np.float64)
         if evaluation_data is not None:
-            evaluation_data = list(evaluation_data) or None
+            evaluation_data = self._pairs(evaluation_data, "SGD: evaluation_data", one_hot=False) or None
         if evaluation_data is not None:
             n_data = len(evaluation_data)
-            X_eval = _stack_rows((x for x, _ in evaluation_data), self.sizes[0], "evaluation inputs x")
             labels_eval = _labels(evaluation_data)
         elif early_stopping_n > 0 or monitor_evaluation_cost or monitor_evaluation_accuracy:
             raise ValueError("network2.SGD: early stopping and evaluation monitors need evaluation_data, got none")
-        if monitor_training_accuracy:
-            labels_train = np.argmax(Y, axis=1)
 
         # Own copies of the parameters, updated in place by _step (the caller's
         # arrays stay untouched, as with the book's rebinding).
         self.weights = [np.array(w, dtype=np.float64) for w in self.weights]
         self.biases = [np.array(b, dtype=np.float64) for b in self.biases]
-        order = list(range(n))
+        buffers = self._buffers(min(mini_batch_size, n))
         best_accuracy = 0
         no_accuracy_change = 0
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
         for j in range(epochs):
-            random.shuffle(order)
-            positions = np.array(order, dtype=np.intp)
+            random.shuffle(training_data)
             with np.errstate(over="ignore"):
                 for k in range(0, n, mini_batch_size):
-                    batch = positions[k:k + mini_batch_size]
-                    xb = X[batch]
-                    if xb.dtype != np.float64:
-                        xb = xb.astype(np.float64)
-                    self._step(xb.T, Y[batch].T, eta, lmbda, n)
+                    self._step(*_gather(training_data[k:k + mini_batch_size], *buffers), eta, lmbda, n)
 
             print("Epoch %s training complete" % j)
 
             if monitor_training_cost:
-                cost = self._total_cost(X, Y, lmbda)
+                cost = self._total_cost(training_data, lmbda)
                 training_cost.append(cost)
                 print("Cost on training data: {}".format(cost))
             if monitor_training_accuracy:
-                accuracy = self._accuracy(X, labels_train)
+                accuracy = self._accuracy(training_data)
                 training_accuracy.append(accuracy)
                 print("Accuracy on training data: {} / {}".format(accuracy, n))
             if monitor_evaluation_cost:
-                cost = self._total_cost(X_eval, self._one_hot(labels_eval), lmbda)
+                cost = self._total_cost(evaluation_data, lmbda, labels_eval)
                 evaluation_cost.append(cost)
                 print("Cost on evaluation data: {}".format(cost))
             if monitor_evaluation_accuracy or early_stopping_n > 0:
-                accuracy = self._accuracy(X_eval, labels_eval)
+                accuracy = self._accuracy(evaluation_data, labels_eval)
             if monitor_evaluation_accuracy:
                 evaluation_accuracy.append(accuracy)
                 print("Accuracy on evaluation data: {} / {}".format(accuracy, n_data))
@@ -243,12 +237,10 @@ class Network:
         ``eta`` is the learning rate, ``lmbda`` the L2 parameter and ``n`` the size
         of the whole training set. Like the book it binds new weight and bias arrays.
         """
-        mini_batch = list(mini_batch)
-        X = _stack_rows((x for x, _ in mini_batch), self.sizes[0], "mini-batch inputs x").astype(np.float64)
-        Y = _stack_rows((y for _, y in mini_batch), self.sizes[-1], "mini-batch targets y").astype(np.float64)
+        mini_batch = self._pairs(mini_batch, "update_mini_batch: mini_batch", one_hot=True)
         self.weights = [np.array(w, dtype=np.float64) for w in self.weights]
         self.biases = [np.array(b, dtype=np.float64) for b in self.biases]
-        self._step(X.T, Y.T, eta, lmbda, n)
+        self._step(*_gather(mini_batch, *self._buffers(len(mini_batch))), eta, lmbda, n)
 
     def _step(self, x, y, eta, lmbda, n):
         """Update the parameters in place from the m columns of x (n_in, m) and y (n_out, m).
@@ -310,13 +302,8 @@ class Network:
         ``convert=False`` for validation/test data, whose y are integer labels;
         ``convert=True`` for training data, whose y are one-hot vectors.
         """
-        data = list(data)
-        X = _stack_rows((x for x, _ in data), self.sizes[0], "inputs x")
-        if convert:
-            labels = np.argmax(_stack_rows((y for _, y in data), self.sizes[-1], "targets y"), axis=1)
-        else:
-            labels = _labels(data)
-        return self._accuracy(X, labels)
+        data = self._pairs(data, "accuracy: data", one_hot=convert)
+        return self._accuracy(data, None if convert else _labels(data))
 
     def total_cost(self, data, lmbda, convert=False):
         """The mean cost over ``data`` plus the L2 term (lmbda / 2n) sum_w w^2, n = len(data).
@@ -324,34 +311,54 @@ class Network:
         ``convert=False`` for training data (one-hot y); ``convert=True`` for
         validation/test data, whose integer labels are made one-hot first.
         """
-        data = list(data)
-        X = _stack_rows((x for x, _ in data), self.sizes[0], "inputs x")
-        if convert:
-            Y = self._one_hot(_labels(data))
-        else:
-            Y = _stack_rows((y for _, y in data), self.sizes[-1], "targets y").astype(np.float64)
-        return self._total_cost(X, Y, lmbda)
+        data = self._pairs(data, "total_cost: data", one_hot=not convert)
+        return self._total_cost(data, lmbda, _labels(data) if convert else None)
 
-    def _outputs(self, X):
-        """Yield (start, output (n_out, c)) for consecutive chunks of the rows of X (N, n_in)."""
-        for start in range(0, X.shape[0], _EVAL_CHUNK):
-            chunk = X[start:start + _EVAL_CHUNK].astype(np.float64, copy=False)
+    def _pairs(self, data, where, one_hot):
+        """``data`` as a new list of pairs (x (n_in, 1), y), y an (n_out, 1) column if ``one_hot``.
+
+        Pairs already in those shapes are kept as they are; no array is copied.
+        ``where`` ("method: argument") names the data in errors.
+        """
+        pairs = []
+        for pair in data:
+            x, y = pair
+            column = _column(x, self.sizes[0], f"{where} inputs x")
+            target = _column(y, self.sizes[-1], f"{where} targets y") if one_hot else y
+            pairs.append(pair if column is x and target is y else (column, target))
+        return pairs
+
+    def _buffers(self, m):
+        """Reusable float64 buffers (m, n_in) and (m, n_out) for ``_gather``."""
+        return np.empty((m, self.sizes[0])), np.empty((m, self.sizes[-1]))
+
+    def _outputs(self, pairs, labels):
+        """Yield (output (n_out, c), targets) for consecutive chunks of c <= _EVAL_CHUNK ``pairs``.
+
+        ``targets`` are the pairs' one-hot y (n_out, c), or ``labels[chunk]`` (c,) when labels are given.
+        """
+        buffers = self._buffers(min(_EVAL_CHUNK, len(pairs)))
+        for start in range(0, len(pairs), _EVAL_CHUNK):
+            x, y = _gather(pairs[start:start + _EVAL_CHUNK], *buffers, targets=labels is None)
             with np.errstate(over="ignore"):
-                yield start, self.feedforward(chunk.T)
+                out = self.feedforward(x)
+            yield out, (y if labels is None else labels[start:start + out.shape[1]])
 
-    def _accuracy(self, X, labels):
-        """Number of rows of X (N, n_in) whose output argmax equals ``labels`` (N,)."""
+    def _accuracy(self, pairs, labels=None):
+        """Number of ``pairs`` whose output argmax equals ``labels`` (N,), or the argmax of their one-hot y."""
         correct = 0
-        for start, out in self._outputs(X):
-            correct += int(np.count_nonzero(np.argmax(out, axis=0) == labels[start:start + out.shape[1]]))
+        for out, targets in self._outputs(pairs, labels):
+            expected = targets if labels is not None else np.argmax(targets, axis=0)
+            correct += int(np.count_nonzero(np.argmax(out, axis=0) == expected))
         return correct
 
-    def _total_cost(self, X, Y, lmbda):
-        """Mean cost of rows of X (N, n_in) against rows of Y (N, n_out) plus the L2 term."""
-        n = X.shape[0]
+    def _total_cost(self, pairs, lmbda, labels=None):
+        """Mean cost of ``pairs`` (one-hot y, or made one-hot from ``labels`` (N,)) plus the L2 term."""
+        n = len(pairs)
         cost = 0.0
-        for start, out in self._outputs(X):
-            cost += self.cost.fn(out, Y[start:start + out.shape[1]].T) / n
+        for out, targets in self._outputs(pairs, labels):
+            y = targets if labels is None else self._one_hot(targets).T
+            cost += self.cost.fn(out, y) / n
         cost += 0.5 * (lmbda / n) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
         return float(cost)
 
@@ -421,16 +428,29 @@ def sigmoid_prime(z):
     return sigmoid(z) * (1 - sigmoid(z))
 
 
-def _stack_rows(vectors, length, what):
-    """Stack vectors of ``length`` values (e.g. columns (length, 1)) as the rows of an (N, length) array."""
-    rows = [np.reshape(v, -1) for v in vectors]
-    if not rows:
-        return np.empty((0, length))
-    bad = next((r.size for r in rows if r.size != length), None)
-    if bad is not None:
-        raise ValueError(f"network2: {what} must have {length} values (shape ({length}, 1)), "
-                         f"got one with {bad}")
-    return np.array(rows)
+def _column(v, length, what):
+    """``v`` as a (length, 1) column: itself if it has that shape, else reshaped (a view where NumPy can)."""
+    v = np.asarray(v)
+    if v.shape == (length, 1):
+        return v
+    if v.size != length:
+        raise ValueError(f"network2.{what} must have {length} values (shape ({length}, 1)), got one with {v.size}")
+    return v.reshape(length, 1)
+
+
+def _gather(pairs, x_buffer, y_buffer, targets=True):
+    """Copy the m pairs' columns x (n_in, 1) and y (n_out, 1) into the first m rows of the buffers.
+
+    Returns the float64 matrices X (n_in, m) and Y (n_out, m), transposed views of
+    those rows (Y is None when ``targets`` is false).
+    """
+    x = x_buffer[:len(pairs)].T
+    np.concatenate([column for column, _ in pairs], axis=1, out=x)
+    if not targets:
+        return x, None
+    y = y_buffer[:len(pairs)].T
+    np.concatenate([target for _, target in pairs], axis=1, out=y)
+    return x, y
 
 
 def _labels(data):
