@@ -176,40 +176,50 @@ def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
 
 
 def _adaptive_pool(name: str, x: Tensor, output_size, mode: str) -> Tensor:
-    """Max or mean over each bin of the adaptive grid; a loop over the out_h·out_w bins."""
+    """Max or mean over each bin of the adaptive grid: a loop over the oh·ow bins,
+    or over the kernel offsets of the window pools when bins tile x and are fewer
+    offsets than bins (e.g. 8×8 → 4×4); a Python loop costs per pass, not per element.
+
+    The bin loop works in conv2d's (C, H, W, N) memory order, where a bin
+    flattened to (C, bh·bw, N) is a copy of rows of N contiguous numbers and the
+    max or mean runs along its middle axis.
+    """
     xd = x.data
     _check_input(name, xd)
     oh, ow = pair(output_size, "output_size")
     if oh < 1 or ow < 1:
         raise ValueError(f"{name}: output_size must be positive, got ({oh}, {ow})")
     n, c, h, w = xd.shape
-    if h % oh == 0 and w % ow == 0:  # equal, disjoint bins: the tile kernels
+    if h % oh == 0 and w % ow == 0 and (h // oh) * (w // ow) <= oh * ow:
         pool = max_pool2d if mode == "max" else avg_pool2d
         return pool(x, (h // oh, w // ow))
     bins = [(i, j, rows, cols) for i, rows in enumerate(adaptive_bins(h, oh))
             for j, cols in enumerate(adaptive_bins(w, ow))]
-    out = np.empty_like(xd, shape=(n, c, oh, ow))
+    xc = np.ascontiguousarray(xd.transpose(1, 2, 3, 0))  # (C, H, W, N): free for conv2d's output
+    out = np.empty((c, oh, ow, n), dtype=xd.dtype)
     firsts = {}
     for i, j, (r0, r1), (c0, c1) in bins:
-        block = xd[:, :, r0:r1, c0:c1].reshape(n, c, -1)
+        block = xc[:, r0:r1, c0:c1].reshape(c, -1, n)
         if mode == "max":
-            firsts[i, j] = block.argmax(axis=-1)[..., None]
-            out[:, :, i, j] = np.take_along_axis(block, firsts[i, j], axis=-1)[..., 0]
+            firsts[i, j] = block.argmax(axis=1)[:, None]  # the first maximum, row-major
+            out[:, i, j] = np.take_along_axis(block, firsts[i, j], axis=1)[:, 0]
         else:
-            out[:, :, i, j] = block.mean(axis=-1)
+            out[:, i, j] = block.mean(axis=1)
 
     def backward(g):
-        dx = np.zeros_like(xd)
+        gc = np.ascontiguousarray(g.transpose(1, 2, 3, 0))
+        dxc = np.zeros_like(xc)
         for i, j, (r0, r1), (c0, c1) in bins:
+            size = (r1 - r0) * (c1 - c0)
             if mode == "max":
-                d = np.zeros((n, c, (r1 - r0) * (c1 - c0)), dtype=xd.dtype)
-                np.put_along_axis(d, firsts[i, j], g[:, :, i, j, None], axis=-1)
-                dx[:, :, r0:r1, c0:c1] += d.reshape(n, c, r1 - r0, c1 - c0)
+                d = np.zeros((c, size, n), dtype=xd.dtype)
+                np.put_along_axis(d, firsts[i, j], gc[:, i, j, None], axis=1)
+                dxc[:, r0:r1, c0:c1] += d.reshape(c, r1 - r0, c1 - c0, n)
             else:
-                dx[:, :, r0:r1, c0:c1] += (g[:, :, i, j] / ((r1 - r0) * (c1 - c0)))[:, :, None, None]
-        return (dx,)
+                dxc[:, r0:r1, c0:c1] += gc[:, i, j, None, None] / size
+        return (dxc.transpose(3, 0, 1, 2),)
 
-    return Tensor._from_op(out, (x,), backward, name)
+    return Tensor._from_op(out.transpose(3, 0, 1, 2), (x,), backward, name)
 
 
 def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
