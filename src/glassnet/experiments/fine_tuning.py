@@ -23,6 +23,7 @@ of the few images.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullLocator
 
 from .. import nn, optim
 from ..models.cnn import book_cnn
@@ -132,6 +133,7 @@ def run(config):
                xlabel="labelled images per new class", ylabel="test accuracy on the new classes (%)",
                ylim=(0, 100))
         ax.title.set_fontsize(9)
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"Fine-tuning the book CNN: mean of {config.draws} draw(s) of the few images")
     return numbers, checks, [save(fig, config, "fine_tuning")]

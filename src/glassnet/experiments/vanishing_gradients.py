@@ -33,10 +33,11 @@ NETS = {"sigmoid": dict(activation="sigmoid", init="book"),
         "sigmoid + batch norm": dict(activation="sigmoid", init="book", batch_norm=True)}
 
 
-def layer_speeds(model, loss, x: np.ndarray, y: np.ndarray) -> list[float]:
-    """For each hidden layer l, the mean over the examples of ‖δ^l‖ = ‖∂C_x/∂z^l‖,
-    z^l the input of the layer's activation (after batch norm, if any) and C_x
-    one example's cost; in training mode.
+def layer_speeds(model, loss, x: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
+    """For each hidden layer l: the mean over the examples of ‖δ^l‖ = ‖∂C_x/∂z^l‖
+    (z^l the input of the layer's activation, after batch norm if any; C_x one
+    example's cost), and the book's measure ‖∂C/∂b^l‖ = ‖mean over examples of δ^l‖;
+    in training mode.
 
     δ is read from a zero "probe" tensor added to z^l (its gradient is δ/N for
     the mean cost over N examples)."""
@@ -49,7 +50,8 @@ def layer_speeds(model, loss, x: np.ndarray, y: np.ndarray) -> list[float]:
         h = module(h)
     loss(h, y).backward()
     model.zero_grad()
-    return [float(np.mean(np.linalg.norm(p.grad * len(x), axis=1))) for p in probes]
+    return ([float(np.mean(np.linalg.norm(p.grad * len(x), axis=1))) for p in probes],
+            [float(np.linalg.norm(p.grad.sum(axis=0))) for p in probes])
 
 
 class _RecordSpeeds(Callback):
@@ -68,7 +70,7 @@ def run(config):
     rng = config.generator(0)
     (x, y), (x_probe, y_probe) = fashion_mnist(config.n_train, config.n_probe, rng)
     loss = nn.CrossEntropyLoss()
-    speeds, histories = {}, {}
+    speeds, book_speeds, histories = {}, {}, {}
     for label, kwargs in NETS.items():
         model = mlp(list(config.sizes), generator=config.generator(1), **kwargs)
         record = [layer_speeds(model, loss, x_probe, y_probe)]
@@ -76,13 +78,17 @@ def run(config):
                                epochs=config.epochs, batch_size=config.batch_size,
                                callbacks=[_RecordSpeeds(loss, x_probe, y_probe, record)],
                                generator=config.generator(2), verbose=False).history
-        speeds[label] = np.array(record)  # (epochs + 1, hidden layers)
+        speeds[label] = np.array([per_example for per_example, _ in record])  # (epochs + 1, hidden layers)
+        book_speeds[label] = np.array([book for _, book in record])
 
     def ratio(label, rows=slice(None)):  # first hidden layer's speed / last hidden layer's, geometric mean
         s = speeds[label][rows]
         return float(np.exp(np.mean(np.log(s[:, 0] / s[:, -1]))))
 
     numbers = {"speeds_per_epoch": {k: v for k, v in speeds.items()},
+               "book_bias_gradient_norms_per_epoch": {k: v for k, v in book_speeds.items()},
+               "book_measure_first_over_last_during_training": {
+                   k: float(np.exp(np.mean(np.log(v[1:, 0] / v[1:, -1])))) for k, v in book_speeds.items()},
                "first_over_last_at_init": {k: ratio(k, slice(0, 1)) for k in NETS},
                "first_over_last_during_training": {k: ratio(k, slice(1, None)) for k in NETS},
                "train_accuracy": {k: h["accuracy"] for k, h in histories.items()}}
