@@ -43,6 +43,7 @@ MODULES = (
     "zero_init_symmetry",
     "overfitting",
     "more_data",
+    "vanishing_gradients",
     "dead_relu",
     "dropout",
     "batchnorm",
@@ -51,7 +52,6 @@ MODULES = (
     "pooling",
     "resnet_degradation",
     "fine_tuning",
-    "vanishing_gradients",
     "svm_vs_softmax",
 )
 
