@@ -74,7 +74,7 @@ def test(args: list[str]) -> int:
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()
-    return run(PYTHON, "-m", "pytest", "-q", *(args or ["tests"]), check=False)
+    return run(PYTHON, "-m", "pytest", "-q", *(args or ["-n", "2", "tests"]), check=False)
 
 
 def main() -> int:

@@ -5,10 +5,38 @@ when torch is not installed (it is a test-only dependency, never imported by
 glassnet itself).
 """
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import glassnet
+from glassnet.data import datasets
+
+
+def _shared_data() -> Path:
+    """The project's shared data folder (real MNIST 10k test files, rt-polarity):
+    $GLASSNET_SHARED_DATA, else ``../shared/data`` beside the checkout, else /work/shared/data."""
+    root = Path(__file__).resolve().parents[1]
+    candidates = [Path(p) for p in (os.environ.get("GLASSNET_SHARED_DATA"),) if p]
+    candidates += [root.parent / "shared" / "data", Path("/work/shared/data")]
+    return next((p for p in candidates if p.is_dir()), candidates[0])
+
+
+SHARED_DATA = _shared_data()
+MNIST_DIR = SHARED_DATA / "mnist"
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No $GLASSNET_DATA, the cache under tmp_path/cache, an empty system folder; returns tmp_path."""
+    monkeypatch.delenv("GLASSNET_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "system").mkdir()
+    monkeypatch.setattr(datasets, "SYSTEM_DIR", str(tmp_path / "system"))
+    monkeypatch.setattr(datasets, "_verified", set())
+    return tmp_path
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest
 
 from glassnet.classic import mnist_loader, network2
 from glassnet.data import load_split, read_idx
+from tests.conftest import MNIST_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 RTOL = 1e-10
 

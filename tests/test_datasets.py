@@ -10,22 +10,12 @@ import pytest
 
 from glassnet.data import DatasetNotFoundError, cache_dir, dataset_info, load_dataset, load_split, read_idx, search_dirs
 from glassnet.data import datasets
+from tests.conftest import MNIST_DIR
 
-MNIST = Path("/work/shared/data/mnist")
+MNIST = MNIST_DIR
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 needs_mnist = pytest.mark.skipif(not (MNIST / T10K[1]).exists(), reason="real MNIST test files not present")
-
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No $GLASSNET_DATA, the cache under tmp_path/cache, an empty system folder; returns tmp_path."""
-    monkeypatch.delenv("GLASSNET_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    (tmp_path / "system").mkdir()
-    monkeypatch.setattr(datasets, "SYSTEM_DIR", str(tmp_path / "system"))
-    monkeypatch.setattr(datasets, "_verified", set())
-    return tmp_path
 
 
 def _copy_t10k(folder: Path) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from glassnet.data import DatasetNotFoundError, DownloadError, dataset_info, download_file, load_split, read_idx
-from tests.test_datasets import MNIST, T10K, isolated  # noqa: F401  (isolated is a fixture)
+from tests.test_datasets import MNIST, T10K
 
 pytestmark = pytest.mark.skipif(not (MNIST / T10K[1]).exists(), reason="real MNIST test files not present")
 IMAGES, LABELS = dataset_info("mnist").splits["test"]

@@ -2,15 +2,15 @@
 
 import gzip
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from glassnet.data import read_idx, write_idx
 from glassnet.data.idx import IDX_DTYPES
+from tests.conftest import MNIST_DIR
 
-MNIST = Path("/work/shared/data/mnist")
+MNIST = MNIST_DIR
 needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-labels-idx1-ubyte.gz").exists(), reason="real MNIST test files not present")
 
 

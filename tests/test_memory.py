@@ -8,7 +8,6 @@ import weakref
 import numpy as np
 import pytest
 
-import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn, optim
 from glassnet.data import DataLoader

@@ -60,7 +60,7 @@ def run(config):
               q["relative_cost_drop_early"], "<", 0.2),
         Check(f"cross-entropy: fraction of the cost lost in the first {early} epochs",
               ce["relative_cost_drop_early"], ">", 0.8),
-        Check(f"cross-entropy: epochs until a < 0.2", ce["epochs_to_output_below_0.2"] or config.epochs,
+        Check("cross-entropy: epochs until a < 0.2", ce["epochs_to_output_below_0.2"] or config.epochs,
               "<", (q["epochs_to_output_below_0.2"] or config.epochs) / 3),
     ]
 
