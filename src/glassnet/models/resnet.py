@@ -9,7 +9,7 @@ from ..nn.container import Sequential
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
-from ..nn.normalization import BatchNorm2d
+from ..nn.normalization import BatchNorm1d, BatchNorm2d
 from ..nn.activation import ReLU
 from ..nn.pooling import GlobalAvgPool2d, SpatialPyramidPool2d
 from ..nn.residual import ResidualBlock
@@ -23,7 +23,11 @@ class ResNet(Module):
       every stage after the first starts with a stride-2 block (28 → 14 → 7 for
       three stages) whose shortcut is a 1×1 projection;
     - ``pool``: global average pooling → (N, widths[-1]), or, with ``spp`` levels
-      such as (1, 2, 4), spatial pyramid pooling (``spp_mode``) → (N, widths[-1]·Σ l²);
+      such as (1, 2, 4), spatial pyramid pooling (``spp_mode``) → (N, widths[-1]·Σ l²)
+      followed by BatchNorm1d. (The pyramid's max-pooled features are all
+      positive and strongly correlated across images, so without centering one
+      SGD step at lr 0.1 moved every logit by hundreds: the loss went 3 → 85 and
+      the ReLUs died. Global averages are small enough not to need it.);
     - ``fc``: Linear → (N, num_classes) logits.
 
     Depth counts weighted layers: 2 + 2·Σ blocks_per_stage (ResNet-20 for 3 × 3
@@ -55,8 +59,9 @@ class ResNet(Module):
         if spp is None:
             self.pool, features = GlobalAvgPool2d(), channels
         else:
-            self.pool = SpatialPyramidPool2d(spp, spp_mode)
-            features = self.pool.output_length(channels)
+            spp_layer = SpatialPyramidPool2d(spp, spp_mode)
+            features = spp_layer.output_length(channels)
+            self.pool = Sequential(spp_layer, BatchNorm1d(features, dtype=dtype))
         self.fc = Linear(features, num_classes, dtype=dtype, generator=generator)
         for module in self.modules():
             if isinstance(module, Conv2d):
