@@ -13,3 +13,4 @@ from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, GlobalAvg
 from .conv1d import Conv1d
 from .embedding import Embedding
 from .residual import ResidualBlock
+from . import finetune
