@@ -193,6 +193,12 @@ class Jitter:
     def __call__(self, x):
         return x + 0.05 * self.rng.standard_normal(x.shape).astype(x.dtype)
 
+    def rng_state(self):  # the rng_state protocol (see glassnet.random)
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_rng_state(self, state):
+        self.rng.bit_generator.state = state["rng"]
+
 
 def _run_parts():
     """Data, a model with dropout (global generator and its own) and batch norm, a
@@ -311,6 +317,75 @@ def test_checkpoint_holds_optimizer_scheduler_and_rng_state(tmp_path):
     assert checkpoint.state["loader"]["generator"] == loader.generator.bit_generator.state
     with pytest.raises(ValueError, match="is a glassnet.optim.adam.Adam, cannot restore it into"):
         checkpoint.restore(checkpoint.build_model(), optim.SGD(net.parameters(), lr=0.1))
+
+
+@nn.register_module
+class NoisyPair(nn.Module):
+    """Adds noise from two generators kept in a list: it declares them with own_generators()."""
+
+    def __init__(self, seeds=(21, 22)):
+        super().__init__()
+        self.generators = [np.random.default_rng(s) for s in seeds]
+
+    def own_generators(self):
+        return {f"generators.{i}": g for i, g in enumerate(self.generators)}
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        noise = sum(0.05 * g.standard_normal(x.shape) for g in self.generators)
+        return x + glassnet.Tensor(noise.astype(x.dtype))
+
+
+def test_generators_held_in_lists_are_saved_and_resume_bit_for_bit(tmp_path):
+    """Regression: generators were found by walking attributes, and one in a list (a
+    Compose of transforms, a module's list) was silently missed: the resumed run differed."""
+    from glassnet.data import Compose
+    data = make_spiral(40, 3, generator=np.random.default_rng(3))
+
+    def run(epochs, callbacks=(), resume=None, seed=5):
+        if resume is None:
+            glassnet.seed(11)
+            net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), NoisyPair(), nn.Linear(16, 3))
+        else:
+            net = resume.build_model()
+            net[2].generators = [np.random.default_rng(seed), np.random.default_rng(seed + 1)]
+        loader = DataLoader(data, batch_size=16, shuffle=True, generator=np.random.default_rng(seed),
+                            transform=Compose([Jitter(seed), Jitter(seed + 1)]))
+        fit(net, loader, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.1, momentum=0.9), epochs,
+            callbacks=callbacks, resume=resume, verbose=False)
+        return net
+
+    reference = run(2)
+    run(2, [ModelCheckpoint(tmp_path, monitor="loss"), InterruptAt(1, 3)])
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert set(checkpoint.state["rng"]) == {"global", "model.2.generators.0", "model.2.generators.1",
+                                            "transform.0.rng", "transform.1.rng"}
+    glassnet.seed(4321)
+    _assert_same_state(run(2, resume=checkpoint, seed=77), reference)
+
+
+def test_a_generator_no_rng_state_declares_is_reported():
+    class Undeclared:
+        def __init__(self):
+            self.rngs = [np.random.default_rng(0)]
+
+        def __call__(self, x):
+            return x + self.rngs[0].standard_normal(x.shape).astype(x.dtype)
+
+    class Hidden(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.noise = {"a": np.random.default_rng(1)}
+
+        def forward(self, x):
+            return x
+
+    data = make_spiral(10, 3, generator=np.random.default_rng(3))
+    net = nn.Sequential(nn.Linear(2, 3), Hidden())
+    loader = DataLoader(data, batch_size=10, transform=Undeclared())
+    with pytest.warns(UserWarning, match=r"model\.1\.noise\['a'\], transform\.rngs\[0\] hold numpy Generators"):
+        fit(net, loader, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.1), 1, verbose=False)
 
 
 @nn.register_module

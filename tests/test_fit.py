@@ -109,6 +109,41 @@ def test_penalty_callable_equals_the_l2_option(rng):
         np.testing.assert_allclose(b.state_dict()[key], value, rtol=1e-10, err_msg=key)
 
 
+def test_penalty_objects_are_the_l1_l2_options_and_state_their_value(rng):
+    from glassnet.train.penalties import L1, L2
+    x, y = rng.standard_normal((30, 4)), rng.integers(0, 3, 30)
+    a, b = (nn.Sequential(nn.Linear(4, 5, dtype=np.float64), nn.Tanh(), nn.Linear(5, 3, dtype=np.float64))
+            for _ in range(2))
+    b.load_state_dict(a.state_dict())
+    penalties = [L2(2.0), L1(0.5)]
+    for model, kw in ((a, {"l2": 2.0, "l1": 0.5}), (b, {"penalty": penalties})):
+        fit(model, (x, y), nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3), 2, batch_size=10,
+            seed=0, verbose=False, **kw)
+    for key, value in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[key], value, err_msg=key)
+    w = [b[0].weight.data, b[2].weight.data]  # the biases are not regularized
+    assert penalties[0].value() == pytest.approx(2.0 / (2 * 30) * sum((v ** 2).sum() for v in w), rel=1e-12)
+    assert penalties[1].value() == pytest.approx(0.5 / 30 * sum(np.abs(v).sum() for v in w), rel=1e-12)
+    with pytest.raises(TypeError, match="penalty must be a Penalty or a callable"):
+        fit(a, (x, y), nn.CrossEntropyLoss(), optim.SGD(a.parameters(), lr=0.3), 1, penalty=3.0)
+
+
+def test_a_plateau_schedule_given_to_fit_is_the_callback_driving_it(spiral):
+    """One plateau mechanism: fit(scheduler=ReduceLROnPlateau(...)) and the callback
+    wrapping the same scheduler give the same rates (here on the training loss)."""
+    from glassnet.train import ReduceLROnPlateau
+    (x, y), _ = spiral
+    rates = []
+    for as_callback in (False, True):
+        glassnet.seed(3)
+        model = mlp("2-8-3")
+        opt = optim.SGD(model.parameters(), lr=1.0)
+        scheduler = optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0, threshold=0.5)
+        kw = {"callbacks": [ReduceLROnPlateau("loss", scheduler=scheduler)]} if as_callback else {"scheduler": scheduler}
+        rates.append(fit(model, (x, y), nn.CrossEntropyLoss(), opt, 4, seed=0, verbose=False, **kw).lr)
+    assert rates[0] == rates[1] == [1.0, 1.0, 0.5, 0.25]
+
+
 def test_evaluation_uses_eval_mode_and_no_graph_and_restores_modes(spiral):
     (x, y), _ = spiral
     model = mlp("2-16-3", dropout=0.5, batch_norm=True)

@@ -211,3 +211,17 @@ def test_summary_of_nested_model_and_single_layer():
     assert "Total params: 17" in lines
     single = nn.Linear(3, 4).summary((1, 3)).splitlines()
     assert single[2].split()[:2] == ["(model)", "Linear"] and single[-3] == "Total params: 16"
+
+
+def test_training_mode_restores_each_modules_flag_also_after_an_error():
+    from glassnet.nn.module import training_mode
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.BatchNorm1d(2))
+    model[2].eval()  # a frozen batch norm inside a training model
+    with pytest.raises(RuntimeError):
+        with training_mode(model, False):
+            assert not any(m.training for m in model.modules())
+            raise RuntimeError
+    assert [m.training for m in model.modules()] == [True, True, True, False]
+    with training_mode(model, True):
+        assert all(m.training for m in model.modules())
+    assert not model[2].training

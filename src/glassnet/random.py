@@ -36,3 +36,48 @@ def get_state(generator: np.random.Generator | None = None) -> dict:
 def set_state(state: dict, generator: np.random.Generator | None = None) -> None:
     """Restore a state produced by :func:`get_state`."""
     get_generator(generator).bit_generator.state = state
+
+
+# ---------------------------------------------------------------- the rng_state protocol
+# Whatever draws from a Generator of its own while training -- a module built with
+# ``generator=g`` (Dropout, Dropout2d, RReLU), a transform (RandomShift), a loader's
+# transform pipeline -- implements
+#
+#     rng_state() -> dict            {name: bit-generator state}, JSON
+#     load_rng_state(state) -> None  restore a dict returned by rng_state()
+#
+# and training checkpoints save exactly these states, next to the global generator's.
+# Modules implement it once in ``Module`` over ``own_generators()``; see there.
+
+def generator_states(generators: dict) -> dict:
+    """``{name: generator.bit_generator.state}``: the JSON form of named generators."""
+    return {name: g.bit_generator.state for name, g in generators.items()}
+
+
+def load_generator_states(generators: dict, states: dict) -> None:
+    """Restore each named generator whose name is in ``states`` (the others are
+    left alone; ``set(rng_state()) - set(saved)`` names them)."""
+    for name, g in generators.items():
+        if name in states:
+            g.bit_generator.state = states[name]
+
+
+def rng_state_of(obj) -> dict:
+    """``obj.rng_state()`` if ``obj`` implements the protocol, else ``{}`` (e.g. a plain function)."""
+    method = getattr(obj, "rng_state", None)
+    return method() if callable(method) else {}
+
+
+def undeclared_generators(obj, declared=()) -> list:
+    """Attributes of ``obj`` (also items of a list, tuple or dict attribute) that
+    are Generators not in ``declared``: state a checkpoint would miss. A diagnostic
+    for objects that hold a generator but do not implement the protocol."""
+    known = {id(g) for g in declared}
+    found = []
+    for key, value in getattr(obj, "__dict__", {}).items():
+        items = (value.items() if isinstance(value, dict) else enumerate(value)
+                 if isinstance(value, (list, tuple)) else [(None, value)])
+        for index, item in items:
+            if isinstance(item, np.random.Generator) and id(item) not in known:
+                found.append(key if index is None else f"{key}[{index!r}]")
+    return found

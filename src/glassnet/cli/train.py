@@ -216,6 +216,12 @@ class _ShiftThenStandardize:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (self.shift(x) - self.mean) / self.std
 
+    def rng_state(self) -> dict:  # the rng_state protocol: checkpoints resume the shifts
+        return self.shift.rng_state()
+
+    def load_rng_state(self, state: dict) -> None:
+        self.shift.load_rng_state(state)
+
 
 # ----------------------------------------------------------------- pieces
 def blas_threads(setting) -> int | None:

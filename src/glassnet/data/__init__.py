@@ -13,4 +13,4 @@ from .download import DownloadError, download_file
 from .idx import read_idx, write_idx
 from .loader import DataLoader, TensorDataset
 from .synthetic import make_circles, make_moons, make_spiral, make_xor
-from .transforms import RandomShift, Standardizer, expand_with_shifts, flatten, one_hot, shift_images, to_float, train_val_split
+from .transforms import Compose, RandomShift, Standardizer, expand_with_shifts, flatten, one_hot, shift_images, to_float, train_val_split

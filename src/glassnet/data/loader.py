@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..random import get_generator
+from ..random import get_generator, rng_state_of
 from ..tensor import Tensor
 
 
@@ -132,6 +132,16 @@ class DataLoader:
             self._batches_done += 1
             yield tuple(_to_tensor(a) for a in batch)
         self._epoch_start_state, self._batches_done = None, 0
+
+    def rng_state(self) -> dict:
+        """The states of the generators its ``transform`` draws from (``"transform.<name>"``).
+        The loader's own generator is part of :meth:`state_dict`, with the epoch's position."""
+        return {f"transform.{key}": value for key, value in rng_state_of(self.transform).items()}
+
+    def load_rng_state(self, state: dict) -> None:
+        own = {key[len("transform."):]: value for key, value in state.items() if key.startswith("transform.")}
+        if own and hasattr(self.transform, "load_rng_state"):
+            self.transform.load_rng_state(own)
 
     def state_dict(self) -> dict:
         """JSON-serialisable position: the generator's state (also when only a transform

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..random import get_generator
+from ..random import get_generator, rng_state_of
 
 
 def to_float(images, dtype=np.float32) -> np.ndarray:
@@ -232,6 +232,14 @@ class RandomShift:
     def generator(self) -> np.random.Generator:
         return get_generator(self._generator)
 
+    def rng_state(self) -> dict:
+        """The state of its own generator (none when it draws from the global one)."""
+        return {} if self._generator is None else {"generator": self._generator.bit_generator.state}
+
+    def load_rng_state(self, state: dict) -> None:
+        if self._generator is not None and "generator" in state:
+            self._generator.bit_generator.state = state["generator"]
+
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x)
         c, h, w = _image_shape(x, self.image_shape, "RandomShift")
@@ -248,3 +256,34 @@ class RandomShift:
         flat = (rows[:, :, None] * (w + 2 * k) + cols[:, None, :]).reshape(b, 1, h * w)
         out = np.take_along_axis(padded.reshape(b, c, -1), np.broadcast_to(flat, (b, c, h * w)), axis=2)
         return out.reshape(x.shape)
+
+
+class Compose:
+    """Apply transforms in order: ``Compose([RandomShift(2, generator=g), standardizer])(x)``
+    is ``standardizer(RandomShift(...)(x))``. Its ``rng_state()`` gathers the states of
+    the transforms that have one (by position: ``"0.generator"``), so a checkpoint
+    resumes each of them."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+        for t in self.transforms:
+            if not callable(t):
+                raise TypeError(f"Compose: expected callables, got {type(t).__name__}")
+
+    def __call__(self, x):
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def rng_state(self) -> dict:
+        return {f"{i}.{key}": value for i, t in enumerate(self.transforms) for key, value in rng_state_of(t).items()}
+
+    def load_rng_state(self, state: dict) -> None:
+        for i, t in enumerate(self.transforms):
+            prefix = f"{i}."
+            own = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+            if own and hasattr(t, "load_rng_state"):
+                t.load_rng_state(own)
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"

@@ -8,11 +8,13 @@ modules, all discovered from attribute assignment. ``train()``/``eval()`` set
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
 
+from ..random import generator_states, load_generator_states
 from ..tensor import Tensor
 
 
@@ -62,6 +64,24 @@ def register_module(cls=None, *, name: str | None = None):
         cls._registry_name = key
         return cls
     return register if cls is None else register(cls)
+
+
+def _set_training_flags(flags) -> None:
+    for module, mode in flags:
+        object.__setattr__(module, "training", mode)
+
+
+@contextlib.contextmanager
+def training_mode(model: "Module", mode: bool):
+    """``with training_mode(model, False):`` runs the block with every module of
+    ``model`` in evaluation mode (``True``: training mode), then puts back each
+    module's own flag, also a mixed state (e.g. a frozen batch norm left in eval)."""
+    saved = [(module, module.training) for module in model.modules()]
+    model.train(mode)
+    try:
+        yield model
+    finally:
+        _set_training_flags(saved)
 
 
 class Module:
@@ -174,8 +194,7 @@ class Module:
 
     # -------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> "Module":
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        _set_training_flags((module, mode) for module in self.modules())
         return self
 
     def eval(self) -> "Module":
@@ -209,6 +228,32 @@ class Module:
 
     def float(self) -> "Module":
         return self.to(np.float32)
+
+    # ------------------------------------------------------- random state
+    def own_generators(self) -> dict:
+        """The generators this module itself (not its children) draws from, by
+        attribute name. Default: its ``generator`` attribute when that holds a
+        ``numpy.random.Generator`` (as Dropout, Dropout2d and RReLU built with
+        ``generator=g`` do). Override it in a module that keeps a generator
+        elsewhere, so that checkpoints save and restore its state."""
+        generator = self.__dict__.get("generator")
+        return {"generator": generator} if isinstance(generator, np.random.Generator) else {}
+
+    def named_generators(self):
+        """(dotted name, Generator) of every generator the module tree draws from
+        itself (not glassnet's global one), e.g. ``("3.generator", g)``."""
+        for module_name, module in self.named_modules():
+            for name, g in module.own_generators().items():
+                yield (f"{module_name}.{name}" if module_name else name), g
+
+    def rng_state(self) -> dict:
+        """``{dotted name: bit-generator state}`` of :meth:`named_generators` (JSON);
+        training checkpoints store it, so a resumed run draws the same masks."""
+        return generator_states(dict(self.named_generators()))
+
+    def load_rng_state(self, state: dict) -> None:
+        """Restore the generators named in ``state`` (from :meth:`rng_state`)."""
+        load_generator_states(dict(self.named_generators()), state)
 
     # --------------------------------------------------------- state dict
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor, no_grad
+from .module import training_mode
 
 
 def _shape_of(out) -> str:
@@ -27,7 +28,7 @@ def summarize(model, input_shape: tuple, dtype=None) -> str:
         dtype = first.data.dtype if first is not None else backend.default_dtype()
     shown = [(name, m) for name, m in model.named_modules()
              if not m._modules or m._parameters or m is model]
-    rows, modes = [], {id(m): m.training for m in model.modules()}
+    rows = []
 
     def recording(name, module):
         def forward(*args, **kwargs):
@@ -41,14 +42,11 @@ def summarize(model, input_shape: tuple, dtype=None) -> str:
     for name, module in shown:
         object.__setattr__(module, "forward", recording(name, module))
     try:
-        model.eval()
-        with no_grad():
+        with training_mode(model, False), no_grad():
             model(Tensor(np.zeros(tuple(input_shape), dtype=dtype)))
     finally:
         for name, module in shown:
             object.__delattr__(module, "forward")
-        for module in model.modules():
-            object.__setattr__(module, "training", modes[id(module)])
 
     # The whole model's own row comes last in call order; keep it only if it
     # owns parameters directly or is a single layer.

@@ -160,6 +160,18 @@ class EarlyStopping(Callback):
         self.wait, self.best_weights = state["wait"], state["best_weights"]
 
 
+class LRSchedule(Callback):
+    """Step an epoch schedule (``glassnet.optim.lr_scheduler``: StepLR, CosineAnnealingLR,
+    ...) after every epoch: what ``fit(scheduler=...)`` does with one. Its state is saved
+    as the checkpoint's scheduler."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def on_epoch_end(self, trainer, logs: dict) -> None:
+        self.scheduler.step()
+
+
 class ReduceLROnPlateau(Callback):
     """Multiply every learning rate by ``factor`` after ``patience`` epochs
     without improvement of ``monitor``, through
@@ -170,23 +182,33 @@ class ReduceLROnPlateau(Callback):
     halve η whenever the validation accuracy has not improved for n epochs,
     stop when η reaches 1/128 of its first value — is
     ``ReduceLROnPlateau("val_accuracy", factor=0.5, patience=n, stop_below=1/128)``.
+
+    ``scheduler``: drive this existing ``optim.lr_scheduler.ReduceLROnPlateau``
+    (its own mode, factor, patience, ...) instead of making one; this is what
+    ``fit(scheduler=ReduceLROnPlateau(opt, ...))`` does, with ``monitor`` the
+    validation loss (accuracy for ``mode="max"``), or the training one without
+    validation data.
     """
 
     def __init__(self, monitor: str = "val_accuracy", factor: float = 0.5, patience: int = 10,
                  mode: str = "auto", min_delta: float = 0.0, cooldown: int = 0, min_lr: float = 0.0,
-                 stop_below: float | None = None):
+                 stop_below: float | None = None, scheduler: _PlateauScheduler | None = None):
+        if scheduler is not None:
+            mode, patience = scheduler.mode, scheduler.patience + 1
         if patience < 1:
             raise ValueError(f"ReduceLROnPlateau: patience must be >= 1, got {patience}")
         self._monitor = _Monitor(monitor, mode, min_delta, "ReduceLROnPlateau")
+        self.patience = int(patience)
         self.options = dict(mode=self._monitor.mode, factor=factor, patience=patience - 1, threshold=abs(min_delta),
                             threshold_mode="abs", cooldown=cooldown, min_lr=min_lr)
         self.stop_below = stop_below
-        self.scheduler = None
+        self.scheduler, self._given = scheduler, scheduler is not None
         self.initial_lrs = None
         self._saved = None
 
     def on_train_begin(self, trainer) -> None:
-        self.scheduler = _PlateauScheduler(trainer.optimizer, **self.options)
+        if not self._given:
+            self.scheduler = _PlateauScheduler(trainer.optimizer, **self.options)
         self.initial_lrs = [g["lr"] for g in trainer.optimizer.param_groups]
         if self._saved is not None:
             self.scheduler.load_state_dict(self._saved["scheduler"])
@@ -196,7 +218,7 @@ class ReduceLROnPlateau(Callback):
         before = trainer.lr
         self.scheduler.step(self._monitor.value(logs))
         if trainer.lr < before:
-            trainer.say(f"no improvement in {self._monitor.monitor} for {self.options['patience'] + 1} epochs: "
+            trainer.say(f"no improvement in {self._monitor.monitor} for {self.patience} epochs: "
                         f"learning rate {before:g} -> {trainer.lr:g}")
         if self.stop_below is not None:
             groups = trainer.optimizer.param_groups
@@ -209,6 +231,16 @@ class ReduceLROnPlateau(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self._saved = state if state.get("scheduler") is not None else None
+
+
+def schedule_callback(scheduler, validating: bool) -> Callback:
+    """The callback that steps ``fit(scheduler=...)`` after each epoch: a plateau
+    schedule gets the monitored value (see :class:`ReduceLROnPlateau`), any other
+    schedule a plain ``step()`` (see :class:`LRSchedule`)."""
+    if isinstance(scheduler, _PlateauScheduler):
+        key = "loss" if scheduler.mode == "min" else "accuracy"
+        return ReduceLROnPlateau(f"val_{key}" if validating else key, scheduler=scheduler)
+    return LRSchedule(scheduler)
 
 
 class ModelCheckpoint(Callback):

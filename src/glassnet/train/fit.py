@@ -6,29 +6,22 @@ validation data in evaluation mode without a graph; then the scheduler and the
 callbacks; a progress bar (tqdm, on stderr, only on a terminal) and one summary
 line per epoch.
 
-Regularization: the book's convention, used throughout glassnet
-----------------------------------------------------------------
-With ``n`` training examples (the whole training set, not the mini-batch) and
-C₀ the mean loss, ``l2=λ`` and ``l1=λ`` minimise
-
-    C = C₀ + (λ/2n)·Σ_w w²        (L2)        C = C₀ + (λ/n)·Σ_w |w|        (L1)
-
-over the *weights* w: every parameter called ``weight`` with ≥ 2 dimensions
-(Linear and Conv kernels; not biases, not batch norm's γ). Their gradients,
-(λ/n)·w and (λ/n)·sign(w), are added to the parameters' gradients after
-``backward()``, so with SGD at rate η the L2 step is the book's
-w ← (1 − ηλ/n)·w − η·∂C₀/∂w. (PyTorch's ``weight_decay=wd`` is λ = wd·n, applied
-to biases as well.) Any other penalty: ``penalty=lambda model: ...`` returning a
-scalar Tensor that is added to the loss before ``backward()``. The reported
-``loss`` is C₀ alone, so training and validation losses compare.
+Regularization: ``l2=λ``, ``l1=λ`` or ``penalty=`` (penalty objects, or a
+callable ``model -> Tensor`` added to the loss), in the book's λ/n convention:
+see :mod:`glassnet.train.penalties`. The reported ``loss`` is C₀ alone.
 
 Reproducibility
 ---------------
 All randomness comes from numpy Generators: the loader's shuffling generator,
 generators held by modules (``Dropout(generator=...)``) or transforms, and
-glassnet's global one. A checkpoint stores all their states, the loader's
-position within the epoch and the running sums, so ``fit(..., resume=path)``
-continues an interrupted run to bit-identical weights.
+glassnet's global one. What owns a generator says so through the rng_state
+protocol (``rng_state()`` / ``load_rng_state()``, see :mod:`glassnet.random`):
+the model (``Module.own_generators``) and the loader (its transform). A
+checkpoint stores all their states, the loader's position within the epoch
+and the running sums, so ``fit(..., resume=path)`` continues an interrupted run
+to bit-identical weights. A generator that nothing declares (an attribute of a
+transform or module that does not implement the protocol) is reported with a
+warning when training starts.
 """
 
 from __future__ import annotations
@@ -47,11 +40,12 @@ from tqdm.auto import tqdm
 from .. import random as grandom
 from ..data.loader import DataLoader
 from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from ..nn.module import Module
-from ..optim.lr_scheduler import ReduceLROnPlateau as _PlateauScheduler
+from ..nn.module import training_mode
+from ..random import undeclared_generators
 from ..tensor import Tensor, no_grad
-from .callbacks import Callback, NaNGuard
+from .callbacks import Callback, NaNGuard, schedule_callback
 from .history import History
+from .penalties import L1, L2, as_penalties
 
 
 # ------------------------------------------------------------------ helpers
@@ -81,15 +75,9 @@ def correct_count(outputs: np.ndarray, targets: np.ndarray) -> int:
 
 @contextlib.contextmanager
 def _evaluation_mode(model):
-    """model.eval() and no graph, then every module's flag back as it was."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with no_grad():
-            yield
-    finally:
-        for m, mode in modes:
-            object.__setattr__(m, "training", mode)
+    """model in evaluation mode and no graph, then every module's flag back as it was."""
+    with training_mode(model, False), no_grad():
+        yield
 
 
 def predict(model, x, batch_size: int = 1000) -> np.ndarray:
@@ -125,23 +113,18 @@ def evaluate(model, data, loss=None, batch_size: int = 1000, accuracy: bool = Tr
     return result
 
 
-def _regularized_weights(model) -> list:
-    """The parameters the book's L1/L2 terms apply to: trainable weights with ≥ 2 dims."""
-    return [p for name, p in model.named_parameters()
-            if name.rsplit(".", 1)[-1] == "weight" and p.ndim >= 2 and p.requires_grad]
-
-
-def _generators_of(obj, prefix: str, depth: int = 3) -> dict:
-    """Generators held as attributes of ``obj`` or of plain objects it holds
-    (e.g. a transform's RandomShift), by dotted attribute path."""
-    found = {}
-    for key, value in vars(obj).items():
-        if isinstance(value, np.random.Generator):
-            found[f"{prefix}.{key}"] = value
-        elif depth > 1 and hasattr(value, "__dict__") and not isinstance(value, (type, Module)) \
-                and type(value).__module__ != "builtins":
-            found.update(_generators_of(value, f"{prefix}.{key}", depth - 1))
-    return found
+def _warn_undeclared_generators(model, loader) -> None:
+    """Warn about generators a checkpoint would miss (see the module docstring)."""
+    missed = [f"model.{name}.{attr}" if name else f"model.{attr}" for name, m in model.named_modules()
+              for attr in undeclared_generators(m, m.own_generators().values())]
+    transform = getattr(loader, "transform", None)
+    if transform is not None and not hasattr(transform, "rng_state"):
+        missed += [f"transform.{attr}" for attr in undeclared_generators(transform)]
+    if missed:
+        warnings.warn(f"fit: {', '.join(missed)} hold numpy Generators that no rng_state() declares, so a "
+                      f"checkpoint cannot save them and a resumed run will differ; declare them (a module: "
+                      f"override own_generators(); a transform: define rng_state() and load_rng_state())",
+                      stacklevel=4)
 
 
 def _format_logs(logs: dict) -> str:
@@ -174,17 +157,19 @@ class Trainer:
                  accuracy: bool = True, verbose: bool = True, metadata: dict | None = None):
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
-        if l1 < 0 or l2 < 0:
-            raise ValueError(f"fit: l1 and l2 must be >= 0, got l1={l1}, l2={l2}")
         self.model, self.loader, self.loss, self.optimizer = model, loader, loss, optimizer
         self.epochs, self.val_loader, self.scheduler = int(epochs), val_loader, scheduler
-        self.l1, self.l2, self.penalty, self.accuracy = float(l1), float(l2), penalty, accuracy
+        self.penalties, self.accuracy = as_penalties(l1, l2, penalty), accuracy
         self.verbose, self.metadata = verbose, dict(metadata or {})
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
+        if scheduler is not None:  # stepped first after each epoch, before the other callbacks
+            self.callbacks.insert(0, schedule_callback(scheduler, validating=val_loader is not None))
         self.n_train = len(loader.dataset)
+        for p in self.penalties:
+            p.bind(model, self.n_train)
         self.history = History()
         self.epoch = self.batch = 0
         self.stop_training = False
@@ -195,11 +180,7 @@ class Trainer:
         self._epoch_time = 0.0  # seconds already spent on this epoch (before a resume)
         self._epoch_start = None  # perf_counter() when the epoch (re)started, while it runs
         self._rng_before_batch = None  # generator states before the batch in progress
-        self._weights = _regularized_weights(model) if (l1 or l2) else []
-        transform = getattr(loader, "transform", None)
-        self._generators = _generators_of(transform, "transform") if hasattr(transform, "__dict__") else {}
-        for name, module in model.named_modules():
-            self._generators.update(_generators_of(module, f"model.{name}" if name else "model", depth=1))
+        _warn_undeclared_generators(model, loader)
 
     # ---------------------------------------------------------------- state
     @property
@@ -207,13 +188,28 @@ class Trainer:
         """The learning rate of parameter group 0."""
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def _penalty_weight(self, kind) -> float:
+        return sum(p.lam for p in self.penalties if type(p) is kind)
+
+    @property
+    def l1(self) -> float:
+        """λ of the L1 penalties (0 without)."""
+        return self._penalty_weight(L1)
+
+    @property
+    def l2(self) -> float:
+        """λ of the L2 penalties (0 without)."""
+        return self._penalty_weight(L2)
+
     def stop(self, reason: str) -> None:
         """End training after the current batch, recording ``reason`` in the History."""
         self.stop_training = True
         self.history.stop_reason = reason
 
     def _rng_states(self) -> dict:
-        states = {key: g.bit_generator.state for key, g in self._generators.items()}
+        """Every generator's state: the model's and the loader's (rng_state protocol), and the global one."""
+        states = {f"model.{key}": value for key, value in self.model.rng_state().items()}
+        states.update(self.loader.rng_state())
         states["global"] = grandom.get_state()
         return states
 
@@ -260,12 +256,11 @@ class Trainer:
                               f"it starts afresh", stacklevel=3)
         self.loader.load_state_dict(state["loader"])
         rng = state["rng"]
+        for key in self._rng_states().keys() - rng.keys():
+            warnings.warn(f"resume: no saved state for generator {key}", stacklevel=3)
         grandom.set_state(rng["global"])
-        for key, g in self._generators.items():
-            if key in rng:
-                g.bit_generator.state = rng[key]
-            else:
-                warnings.warn(f"resume: no saved state for generator {key}", stacklevel=3)
+        self.model.load_rng_state({k[len("model."):]: v for k, v in rng.items() if k.startswith("model.")})
+        self.loader.load_rng_state(rng)
 
     # ---------------------------------------------------------------- loop
     def _call(self, hook: str, *args) -> None:
@@ -335,19 +330,15 @@ class Trainer:
         """One mini-batch: forward, loss, backward, regularization, optimizer step."""
         self.last_batch = (xb, yb)
         out = self.model(xb)
-        loss = self.loss(out, yb)
-        total = loss if self.penalty is None else loss + self.penalty(self.model)
+        loss = total = self.loss(out, yb)
+        for penalty in self.penalties:
+            term = penalty.loss_term(self.model)
+            if term is not None:
+                total = total + term
         self.optimizer.zero_grad()
         total.backward()
-        if self._weights:
-            scale1, scale2 = self.l1 / self.n_train, self.l2 / self.n_train
-            for w in self._weights:
-                if w.grad is None:
-                    continue
-                if scale2:
-                    w.grad += scale2 * w.data
-                if scale1:
-                    w.grad += scale1 * np.sign(w.data)
+        for penalty in self.penalties:
+            penalty.add_gradients()
         self.optimizer.step()
         value = float(loss.data)
         n = len(xb)
@@ -372,20 +363,10 @@ class Trainer:
         logs["lr"] = self.lr
         logs["time"] = self._epoch_time
         self.history.append(**logs)
-        self._step_scheduler(logs)
         self.epoch, self.batch = self.epoch + 1, 0
         self._running, self._epoch_time = [0.0, 0, 0], 0.0
         self.say(f"epoch {len(self.history)}/{self.epochs}: {_format_logs(logs)}")
         self._call("on_epoch_end", logs)
-
-    def _step_scheduler(self, logs: dict) -> None:
-        if self.scheduler is None:
-            return
-        if isinstance(self.scheduler, _PlateauScheduler):
-            key = "loss" if self.scheduler.mode == "min" else "accuracy"
-            self.scheduler.step(logs.get(f"val_{key}", logs.get(key)))
-        else:
-            self.scheduler.step()
 
     def say(self, line: str, err: bool = False) -> None:
         """Print ``line`` (to stderr with ``err``) unless quiet."""
@@ -462,10 +443,13 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
             checkpoints, η schedules…). A :class:`NaNGuard` is added unless one
             is given or ``nan_guard=False``.
         scheduler: a ``glassnet.optim.lr_scheduler`` schedule, stepped after each
-            epoch (``ReduceLROnPlateau`` with the validation loss, or accuracy for
-            ``mode="max"``; the training one without validation data).
-        l1, l2, penalty: regularization, with the book's λ/n convention (see the
-            module docstring).
+            epoch by a callback put first (``ReduceLROnPlateau`` with the validation
+            loss, or accuracy for ``mode="max"``; the training one without
+            validation data: see :func:`~glassnet.train.callbacks.schedule_callback`).
+        l1, l2, penalty: regularization with the book's λ/n convention: ``l1=λ``
+            and ``l2=λ`` are ``L1(λ)`` and ``L2(λ)``; ``penalty``: a
+            :class:`~glassnet.train.penalties.Penalty`, a callable
+            ``model -> scalar Tensor`` added to the loss, or a list of them.
         generator, seed: the shuffling generator for array data (``seed`` makes
             a fresh one); default: glassnet's global generator.
         accuracy: also measure classification accuracy (see :func:`correct_count`).
