@@ -161,15 +161,21 @@ class EarlyStopping(Callback):
 
 
 class LRSchedule(Callback):
-    """Step an epoch schedule (``glassnet.optim.lr_scheduler``: StepLR, CosineAnnealingLR,
-    ...) after every epoch: what ``fit(scheduler=...)`` does with one. Its state is saved
-    as the checkpoint's scheduler."""
+    """Step a schedule of ``glassnet.optim.lr_scheduler`` (StepLR, CosineAnnealingLR, ...)
+    after every epoch, or after every mini-batch for a ``per_batch`` one (OneCycleLR):
+    what ``fit(scheduler=...)`` does with it. Its state is saved as the checkpoint's scheduler."""
 
     def __init__(self, scheduler):
         self.scheduler = scheduler
+        self.per_batch = bool(getattr(scheduler, "per_batch", False))
+
+    def on_batch_end(self, trainer, logs: dict) -> None:
+        if self.per_batch:
+            self.scheduler.step()
 
     def on_epoch_end(self, trainer, logs: dict) -> None:
-        self.scheduler.step()
+        if not self.per_batch:
+            self.scheduler.step()
 
 
 class ReduceLROnPlateau(Callback):

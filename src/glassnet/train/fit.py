@@ -445,7 +445,8 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
         scheduler: a ``glassnet.optim.lr_scheduler`` schedule, stepped after each
             epoch by a callback put first (``ReduceLROnPlateau`` with the validation
             loss, or accuracy for ``mode="max"``; the training one without
-            validation data: see :func:`~glassnet.train.callbacks.schedule_callback`).
+            validation data; after each optimizer step for a ``per_batch`` schedule
+            such as OneCycleLR: see :func:`~glassnet.train.callbacks.schedule_callback`).
         l1, l2, penalty: regularization with the book's λ/n convention: ``l1=λ``
             and ``l2=λ`` are ``L1(λ)`` and ``L2(λ)``; ``penalty``: a
             :class:`~glassnet.train.penalties.Penalty`, a callable
