@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import glassnet
-from glassnet import nn
 from glassnet import functional as F
+from glassnet import nn
 from glassnet.io import ArchitectureError, from_config, to_config
 
 CALLS = []
