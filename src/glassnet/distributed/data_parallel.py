@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import json
 import signal
+import traceback
 import warnings
 
 import numpy as np
@@ -64,7 +65,46 @@ def _digest(*parts) -> int:
     return int.from_bytes(h.digest(), "little") >> 1
 
 
-class DataParallel:
+class OneProcess:
+    """What ``fit`` does without data parallelism: the hooks of
+    :class:`DataParallel`, each doing nothing (``fit``'s default)."""
+
+    rank, size, is_root = 0, 1, True
+    stop_signals = (signal.SIGINT,)
+
+    def local(self, xb: Tensor, yb: Tensor):
+        """This process's rows of the batch ``(xb, yb)``: all of them."""
+        return xb, yb
+
+    @contextlib.contextmanager
+    def step(self, xb: Tensor, yb: Tensor, where: str = "training"):
+        yield xb, yb
+
+    def loss_gradient(self, loss: Tensor):
+        return None  # backward() starts from 1
+
+    def reduce(self, parameters, loss: float, correct: int, stop: bool) -> tuple:
+        return loss, correct, stop
+
+    def sum(self, values, what: str) -> list:
+        return list(values)
+
+    def any(self, flag: bool, what: str) -> bool:
+        return bool(flag)
+
+    def begin(self, model, batch_size: int, n_train: int, drop_last: bool, states: dict,
+              verbose: bool) -> str | None:
+        return None
+
+    def end_epoch(self, model) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def errors_stop_all(self):
+        yield
+
+
+class DataParallel(OneProcess):
     """The data-parallel side of ``fit(..., distributed=DataParallel())``.
 
     Args:
@@ -92,8 +132,7 @@ class DataParallel:
         self.rank, self.size = self.world.rank, self.world.size
         self.is_root = self.rank == 0
         self.loss_reduction = loss_reduction
-        self._buffer = None  # the fused gradient buffer, made at the first step
-        self._buffer_layout, self._buffer_size = None, 0
+        self._buffer, self._layout = None, None  # the fused Allreduce buffer, for these parameters' shapes
         self._share = 1.0  # n_r / B of the step in progress
         self._where = "training"  # what a collective is part of, for the timeout message
 
@@ -113,6 +152,11 @@ class DataParallel:
             line += f" ({batch_size} is not divisible by {self.size}: split as evenly as possible)"
         return line
 
+    def local(self, xb: Tensor, yb: Tensor):
+        """This process's rows of the batch ``(xb, yb)``, as Tensors."""
+        rows = self.rows(len(xb))
+        return Tensor(xb.data[rows]), Tensor(yb.data[rows])
+
     @contextlib.contextmanager
     def step(self, xb: Tensor, yb: Tensor, where: str = "training"):
         """Within this block: this process's rows of the global batch ``(xb, yb)``
@@ -123,7 +167,7 @@ class DataParallel:
         self._share = (rows.stop - rows.start) / n if self.loss_reduction == "mean" else 1.0
         self._where = where
         with grandom.batch_shard(n, rows.start, rows.stop), _world.activate(self.world):
-            yield Tensor(xb.data[rows]), Tensor(yb.data[rows])
+            yield self.local(xb, yb)
 
     def loss_gradient(self, loss: Tensor) -> np.ndarray:
         """The gradient to start this process's backward pass with: its share n_r/B
@@ -131,55 +175,68 @@ class DataParallel:
         return np.full(loss.shape, self._share, dtype=loss.data.dtype)
 
     # ---------------------------------------------------------- collectives
-    def reduce(self, parameters, *stats: float) -> tuple:
-        """Sum every process's gradients of ``parameters`` and the numbers
-        ``stats`` with one Allreduce over one fused buffer; the gradients are
-        replaced by the sums, the summed stats returned. A parameter without a
-        gradient on every process keeps ``grad = None``."""
+    def reduce(self, parameters, loss: float, correct: int, stop: bool) -> tuple:
+        """Sum every process's gradients of ``parameters`` with one Allreduce over
+        one fused buffer that also carries this process's ``loss`` (the mean
+        over its rows), ``correct`` count and ``stop`` request. The gradients
+        are replaced by the sums (a parameter without a gradient on every
+        process keeps ``grad = None``); returns the global batch's mean loss,
+        correct count, and whether any process asked to stop."""
         params = [p for p in parameters if p.requires_grad]
-        if self._buffer is None or self._buffer_layout != [(p.shape, p.data.dtype) for p in params] \
-                or len(self._buffer) != self._buffer_size + len(params) + len(stats):
-            self._make_buffer(params, len(stats))
-        buf, offset = self._buffer, 0
-        for i, p in enumerate(params):
-            size = p.data.size
-            if p.grad is None:
-                buf[offset:offset + size] = 0
-            else:
-                buf[offset:offset + size] = p.grad.reshape(-1)
-            buf[self._buffer_size + i] = p.grad is not None
-            offset += size
-        tail = self._buffer_size + len(params)
-        buf[tail:] = stats
-        self.world.allreduce_sum_(buf, f"the gradient Allreduce ({self._where})")
+        layout = [(p.shape, p.data.dtype) for p in params]
+        if layout != self._layout:
+            self._layout = layout
+            dtype = np.result_type(np.float32, *(dtype for _, dtype in layout))
+            # [every gradient, flattened | 1 per parameter that has one | loss share, correct, stop]
+            self._buffer = np.zeros(sum(p.data.size for p in params) + len(params) + 3, dtype=dtype)
+        buf = self._buffer
+        flags = len(buf) - 3 - len(params)
         offset = 0
         for i, p in enumerate(params):
             size = p.data.size
-            if buf[self._buffer_size + i] > 0:
+            buf[offset:offset + size] = 0 if p.grad is None else p.grad.reshape(-1)
+            buf[flags + i] = p.grad is not None
+            offset += size
+        buf[-3:] = loss * self._share, correct, stop
+        self.world.allreduce_sum_(buf, f"the gradient Allreduce of {self._where}")
+        offset = 0
+        for i, p in enumerate(params):
+            size = p.data.size
+            if buf[flags + i] > 0:
                 summed = buf[offset:offset + size].reshape(p.shape)
                 if p.grad is None:
                     p.grad = summed.astype(p.data.dtype)
                 else:
                     np.copyto(p.grad, summed)
             offset += size
-        return tuple(float(v) for v in buf[tail:])
-
-    def _make_buffer(self, params, n_stats: int) -> None:
-        dtype = np.result_type(np.float32, *(p.data.dtype for p in params))
-        self._buffer_layout = [(p.shape, p.data.dtype) for p in params]
-        self._buffer_size = sum(p.data.size for p in params)
-        self._buffer = np.zeros(self._buffer_size + len(params) + n_stats, dtype=dtype)
+        loss, correct, stop = buf[-3:].tolist()
+        return loss, round(correct), stop > 0
 
     def sum(self, values, what: str) -> list[float]:
         """Sums over all processes of a few numbers (float64)."""
-        return self.world.allreduce_sum_(np.asarray(values, dtype=np.float64).copy(), what).tolist()
+        return self.world.allreduce_sum_(np.array(values, dtype=np.float64), what).tolist()
+
+    def any(self, flag: bool, what: str) -> bool:
+        """Whether ``flag`` is true on any process."""
+        return self.sum([float(flag)], what)[0] > 0
+
+    @contextlib.contextmanager
+    def errors_stop_all(self):
+        """An exception on one process stops the whole job at once (the others
+        would wait for it in the next collective), with its traceback."""
+        try:
+            yield
+        except Exception:
+            self.world.abort(f"training failed on this process:\n{traceback.format_exc()}")
+            raise  # (abort does not return)
 
     # --------------------------------------------------------------- hooks
-    def begin(self, model, batch_size: int, n_train: int, drop_last: bool, states: dict) -> str:
+    def begin(self, model, batch_size: int, n_train: int, drop_last: bool, states: dict,
+              verbose: bool) -> str:
         """Before the first step: check that the run can be split and that every
         process starts from the same weights and generator states (JSON-able
         ``states``: the generators and the loader); returns the line describing
-        the split."""
+        the split (when not ``verbose``, an uneven split is a warning)."""
         last = 0 if drop_last else n_train % batch_size
         if batch_size < self.size or 0 < last < self.size:
             small = batch_size if batch_size < self.size else last
@@ -198,6 +255,8 @@ class DataParallel:
                 raise _world.DistributedError(
                     f"process(es) {', '.join(map(str, differ))} start with other {what} than process 0: {fix} "
                     f"(and resume every process from the same checkpoint)")
+        if batch_size % self.size and self.is_root and not verbose:
+            warnings.warn(self.describe_split(batch_size), stacklevel=4)
         return self.describe_split(batch_size)
 
     def end_epoch(self, model) -> None:

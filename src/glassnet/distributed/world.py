@@ -75,7 +75,7 @@ class _Watchdog:
     ``with watchdog.waiting(what):`` around a blocking call; mpi4py releases the
     GIL while MPI blocks, so the thread runs meanwhile."""
 
-    def __init__(self, world: "MPIWorld"):
+    def __init__(self, world: MPIWorld):
         self.world = world
         self._what, self._since = None, 0.0
         self._wake = threading.Event()
