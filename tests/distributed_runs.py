@@ -111,24 +111,20 @@ def run_layer(out: Path, rank: int) -> None:
 def run(name: str, arg: str | None, out: Path, rank: int) -> None:
     if name == "layer":
         return run_layer(out, rank)
-    kind, callbacks, x = name.split("-")[0], [], None
+    kind = name if name in ("plain", "dropout", "batchnorm", "syncbn") else "plain"
+    callbacks, x = [], None
     if name == "checkpoint":  # a mid-epoch checkpoint, for a resume with another number of processes
-        kind = "plain"
         callbacks = [_At(2, 2, lambda t: t.save_checkpoint(out / "checkpoint.safetensors"))]
     elif name == "interrupt":  # mpirun's SIGTERM reaches process 1 only: every process stops after that batch
-        kind = "plain"
         callbacks = [ModelCheckpoint(out / "interrupted", monitor="val_loss"),
                      _At(2, 3, lambda t: os.kill(os.getpid(), signal.SIGTERM), rank=1)]
     elif name == "nan":  # a NaN input in process 1's rows of one batch: the guard stops every process there
-        kind = "plain"
         (x, _), _ = data()
         x = x.copy()
         x[np.random.default_rng(3).permutation(N)[BATCH + 20]] = np.nan  # epoch 1, batch 2, row 20 (process 1)
     elif name == "hang":  # process 1 stops answering: the others give up after GLASSNET_MPI_TIMEOUT
-        kind = "plain"
         callbacks = [ModelCheckpoint(out / "hang", monitor="val_loss"), _At(2, 1, lambda t: time.sleep(600), rank=1)]
     elif name == "die":  # process 1 dies in epoch 2: mpirun stops the others; epoch 1's checkpoint remains
-        kind = "plain"
         callbacks = [ModelCheckpoint(out / "die", monitor="val_loss"), _At(2, 1, lambda t: os._exit(3), rank=1)]
     model, history = train(kind, distributed=True, resume=arg, callbacks=callbacks, x=x)
     state = model.state_dict()
