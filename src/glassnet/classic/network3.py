@@ -71,7 +71,8 @@ from ..nn.module import Parameter
 from ..tensor import Tensor, no_grad
 
 __all__ = ["Network", "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer",
-           "linear", "ReLU", "sigmoid", "tanh", "size", "load_data_shared", "dropout_layer"]
+           "linear", "ReLU", "sigmoid", "tanh", "size", "load_data_shared", "expand_training_data",
+           "dropout_layer"]
 
 _EVAL_CHUNK = 1000  # examples per forward pass when measuring accuracy (the result does not depend on it)
 _N_TRAIN = 50_000  # training images; the rest of the 60,000 are validation data, as in the book
@@ -106,10 +107,16 @@ def load_data_shared(filename="mnist", expanded=False, data_dir=None, download=T
     training = (x_train[:_N_TRAIN], y_train[:_N_TRAIN])
     validation = (x_train[_N_TRAIN:], y_train[_N_TRAIN:])
     if expanded:
-        x, y = expand_with_shifts(*training, shifts=1, image_shape=(28, 28))
-        order = np.random.default_rng(0).permutation(len(x))
-        training = (x[order], y[order])
+        training = expand_training_data(training)
     return [training, validation, (x_test, y_test)]
+
+
+def expand_training_data(training):
+    """The book's ``expand_mnist.py``: (x (N, 784), y (N,)) -> 5N examples, each image with its copies
+    shifted one pixel up, down, left and right (zeros shifted in), shuffled once (seed 0)."""
+    x, y = expand_with_shifts(*training, shifts=1, image_shape=(28, 28))
+    order = np.random.default_rng(0).permutation(len(x))
+    return x[order], y[order]
 
 
 def _dataset_name(filename):
