@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("GLASSNET_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
+SHARED_DATA = ROOT.parent / "shared" / "data"  # the project's shared test data, beside the checkout
 TORCH = "torch==2.13.0"  # the CPU build; never let pip pick another version (a multi-GB CUDA build)
 
 
@@ -71,7 +71,9 @@ def ensure_open_mpi() -> None:
 def ensure_fashion_mnist() -> None:
     """Debian's package when we can install it; otherwise glassnet downloads and
     md5-checks the files itself the first time a dataset is loaded."""
-    if (SYSTEM_FASHION / "train-images-idx3-ubyte.gz").exists():
+    system_dir = subprocess.run([str(PYTHON), "-c", "from glassnet.data.datasets import SYSTEM_DIR; print(SYSTEM_DIR)"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    if (Path(system_dir) / "fashion-mnist" / "train-images-idx3-ubyte.gz").exists():
         return
     if apt_install("Fashion-MNIST", "dataset-fashion-mnist"):
         return
@@ -90,6 +92,8 @@ def test(args: list[str]) -> int:
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()
+    os.environ.setdefault("GLASSNET_SHARED_DATA", str(SHARED_DATA))
+    say(f"shared test data: {os.environ['GLASSNET_SHARED_DATA']}")
     return run(PYTHON, "-m", "pytest", "-q", *(args or ["-n", "2", "tests"]), check=False)
 
 

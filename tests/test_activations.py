@@ -9,7 +9,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor, nn
-from tests.conftest import assert_close, compare_with_torch
 
 TOL = 1e-6
 
@@ -51,7 +50,7 @@ def test_prelu_gradcheck_input_and_slope(rng, channels):
 # ------------------------------------------------------------ vs PyTorch
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
                                   "softmax-axis1", "rrelu-eval"])
-def test_activation_matches_torch(torch, rng, name):
+def test_activation_matches_torch(torch, rng, name, compare_with_torch):
     tf = torch.nn.functional
     ours, theirs = {
         "sigmoid": (F.sigmoid, torch.sigmoid),
@@ -69,13 +68,13 @@ def test_activation_matches_torch(torch, rng, name):
 
 
 @pytest.mark.parametrize("channels", [1, 4])
-def test_prelu_matches_torch_images(torch, rng, channels):
+def test_prelu_matches_torch_images(torch, rng, channels, compare_with_torch):
     x = away_from_zero(rng, 2, 4, 3, 3, dtype=np.float32)
     w = rng.uniform(0.1, 0.4, channels).astype(np.float32)
     compare_with_torch(torch, F.prelu, torch.nn.functional.prelu, [x, w], what="prelu")
 
 
-def test_prelu_module_matches_torch_module(torch, rng):
+def test_prelu_module_matches_torch_module(torch, rng, assert_close, compare_with_torch):
     ours, theirs = nn.PReLU(num_parameters=4), torch.nn.PReLU(num_parameters=4)
     np.testing.assert_array_equal(ours.weight.data, theirs.weight.detach().numpy())  # both 0.25
     assert ours.weight.dtype == np.float32 and ours.num_parameters() == 4
@@ -84,7 +83,7 @@ def test_prelu_module_matches_torch_module(torch, rng):
     assert_close(ours.weight.grad, theirs.weight.grad, what="PReLU slope gradient")
 
 
-def test_activation_modules_match_torch_modules(torch, rng):
+def test_activation_modules_match_torch_modules(torch, rng, compare_with_torch):
     pairs = [(nn.Sigmoid(), torch.nn.Sigmoid()), (nn.Tanh(), torch.nn.Tanh()), (nn.ReLU(), torch.nn.ReLU()),
              (nn.LeakyReLU(0.1), torch.nn.LeakyReLU(0.1)), (nn.Softmax(dim=1), torch.nn.Softmax(dim=1)),
              (nn.LogSoftmax(dim=1), torch.nn.LogSoftmax(dim=1)), (nn.Identity(), torch.nn.Identity()),

@@ -8,7 +8,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor, nn
-from tests.conftest import assert_close
 
 TOL = 1e-6
 SHAPES = {"(N,C)": (6, 3), "(N,C,L)": (4, 3, 5), "(N,C,H,W)": (3, 2, 3, 4)}
@@ -70,28 +69,31 @@ def make_pair(torch, kind, c, rng, **kwargs):
     return ours, theirs
 
 
-def step_both(torch, ours, theirs, x, rng, what):
-    """One forward/backward on the same input; compare outputs and gradients."""
-    xo, xt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
-    out, expected = ours(xo), theirs(xt)
-    assert_close(out, expected, atol=1e-5, what=f"{what}: output")
-    r = rng.standard_normal(x.shape).astype(np.float32)
-    (out * Tensor(r)).sum().backward()
-    (expected * torch.from_numpy(r)).sum().backward()
-    assert_close(xo.grad, xt.grad, atol=1e-5, what=f"{what}: input gradient")
-    if ours.affine:
-        assert_close(ours.weight.grad, theirs.weight.grad, atol=1e-4, what=f"{what}: weight gradient")
-        assert_close(ours.bias.grad, theirs.bias.grad, atol=1e-4, what=f"{what}: bias gradient")
-        ours.zero_grad()
-        theirs.zero_grad()
-    assert out.dtype == np.float32
+@pytest.fixture
+def step_both(assert_close):
+    def step(torch, ours, theirs, x, rng, what):
+        """One forward/backward on the same input; compare outputs and gradients."""
+        xo, xt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, expected = ours(xo), theirs(xt)
+        assert_close(out, expected, atol=1e-5, what=f"{what}: output")
+        r = rng.standard_normal(x.shape).astype(np.float32)
+        (out * Tensor(r)).sum().backward()
+        (expected * torch.from_numpy(r)).sum().backward()
+        assert_close(xo.grad, xt.grad, atol=1e-5, what=f"{what}: input gradient")
+        if ours.affine:
+            assert_close(ours.weight.grad, theirs.weight.grad, atol=1e-4, what=f"{what}: weight gradient")
+            assert_close(ours.bias.grad, theirs.bias.grad, atol=1e-4, what=f"{what}: bias gradient")
+            ours.zero_grad()
+            theirs.zero_grad()
+        assert out.dtype == np.float32
+    return step
 
 
 @pytest.mark.parametrize("kind, shape", [("BatchNorm1d", (16, 5)), ("BatchNorm1d", (8, 5, 7)),
                                          ("BatchNorm2d", (8, 5, 6, 6))])
 @pytest.mark.parametrize("options", [{}, {"momentum": None}, {"affine": False}, {"momentum": 0.3, "eps": 1e-3}],
                          ids=["default", "cumulative", "no-affine", "momentum-eps"])
-def test_batch_norm_matches_torch_over_several_steps(torch, rng, kind, shape, options):
+def test_batch_norm_matches_torch_over_several_steps(torch, rng, kind, shape, options, assert_close, step_both):
     ours, theirs = make_pair(torch, kind, shape[1], rng, **options)
     for step in range(4):
         step_both(torch, ours, theirs, batch(rng, shape, np.float32), rng, f"{kind} training step {step}")
@@ -106,7 +108,7 @@ def test_batch_norm_matches_torch_over_several_steps(torch, rng, kind, shape, op
     assert int(ours.num_batches_tracked) == 4  # evaluation leaves the statistics alone
 
 
-def test_without_running_stats_uses_batch_statistics_in_both_modes(torch, rng):
+def test_without_running_stats_uses_batch_statistics_in_both_modes(torch, rng, step_both):
     ours, theirs = make_pair(torch, "BatchNorm1d", 4, rng, track_running_stats=False)
     assert ours.state_dict().keys() == {"weight", "bias"}
     ours.eval()

@@ -155,8 +155,19 @@ class InterruptAt(Callback):
             os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.fixture(params=["default", "ignored"])
+def sigint_before(request):
+    """SIGINT's handler before fit: Python's default, or SIG_IGN as in a background job
+    started by a shell (regression: the test assumed the default one and failed there)."""
+    saved = signal.getsignal(signal.SIGINT)
+    if request.param == "ignored":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, saved)
+
+
 @pytest.mark.parametrize("how", ["raise", "signal"])
-def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_checkpoint(tmp_path, spiral, how, capsys):
+def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_checkpoint(tmp_path, spiral, how, capsys, sigint_before):
     (x, y), (xv, yv) = spiral
     model = mlp("2-16-3")
     history = fit(model, (x, y), nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 4,
@@ -168,4 +179,4 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_checkpoint(tmp_path, spiral
     assert (checkpoint.state["epoch"], checkpoint.state["batch"]) == (1, 5)
     _assert_same(checkpoint.model_state, model.state_dict())
     assert "resumable checkpoint written to" in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    assert signal.getsignal(signal.SIGINT) is sigint_before  # the handler is put back

@@ -88,7 +88,7 @@ def test_a_generator_passed_to_a_layer_continues_its_stream(tmp_path):
     model = nn.Sequential(nn.Linear(3, 3, generator=g), nn.Dropout(0.5, generator=g))
     g.random(5)  # advance past construction
     loaded = glassnet.load(glassnet.save(model, tmp_path / "m.safetensors"))
-    assert loaded[1].generator is not g and loaded[0]._init_args[1]["generator"] is loaded[1].generator
+    assert loaded[1].generator is not g and loaded[0].get_config()["kwargs"]["generator"] is loaded[1].generator
     assert loaded[1].generator.random() == g.random()
 
 
@@ -430,11 +430,36 @@ def test_an_interrupt_inside_a_batch_resumes_from_the_start_of_that_batch(tmp_pa
 
 
 def test_large_constructor_arrays_are_not_kept_alive_and_still_round_trip(tmp_path, rng):
-    from glassnet.nn.module import ArrayShape
     table = rng.standard_normal((500, 20))  # e.g. pretrained word vectors
     model = nn.Sequential(nn.Embedding(500, 20, _weight=table), nn.Flatten(), nn.Linear(60, 2))
-    assert model[0]._init_args[1]["_weight"] == ArrayShape((500, 20), "float64")
+    kept = model[0].get_config()["kwargs"]["_weight"]  # zeros of the shape, holding no memory
+    assert kept.shape == (500, 20) and kept.dtype == np.float64 and not kept.any() and kept.strides == (0, 0)
+    assert to_config(model)["module"]["children"]["0"]["kwargs"]["_weight"] == {"$zeros": [500, 20],
+                                                                                  "dtype": "float64"}
     loaded = glassnet.load(glassnet.save(model, tmp_path / "e.safetensors"))
     _assert_same_state(loaded, model)
     ids = rng.integers(0, 500, (4, 3))
     np.testing.assert_array_equal(loaded(ids).data, model(ids).data)
+
+
+@nn.register_module
+class Scaled(nn.Module):
+    """Built from a factor, described by its reciprocal: get_config() is the contract io uses."""
+
+    def __init__(self, factor=None, divisor=None):
+        super().__init__()
+        self.factor = factor if divisor is None else 1.0 / divisor
+
+    def get_config(self):
+        return {"args": (), "kwargs": {"divisor": 1.0 / self.factor}}
+
+    def forward(self, x):
+        return x * self.factor
+
+
+def test_a_modules_get_config_is_what_io_writes_and_rebuilds(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2), Scaled(4.0))
+    config = to_config(model)
+    assert config["module"]["children"]["1"]["kwargs"] == {"divisor": 0.25}
+    assert from_config(config)[1].factor == 4.0
+    assert nn.Linear.from_config(nn.Linear(3, 2, bias=False).get_config()).bias is None

@@ -17,10 +17,8 @@ import pytest
 
 from glassnet.classic import mnist_loader, network2
 from glassnet.data import load_split, read_idx
-from tests.conftest import MNIST_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 RTOL = 1e-10
 
 
@@ -306,9 +304,8 @@ def test_helpers_are_the_books():
     assert network2.CrossEntropyCost.fn(np.array([[1.0]]), np.array([[1.0]])) == 0.0
 
 
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"real MNIST test files not at {MNIST_DIR}")
-def test_loader_structures_on_real_mnist_test_files():
-    images, labels = load_split("mnist", "test", data_dir=MNIST_DIR, download=False)
+def test_loader_structures_on_real_mnist_test_files(mnist):
+    images, labels = load_split("mnist", "test", data_dir=mnist, download=False)
     x = mnist_loader.flatten_pixels(images)
     assert x.shape == (10_000, 784) and x.dtype == np.float32
     assert x.min() == 0.0 and x.max() == 1.0
@@ -320,19 +317,18 @@ def test_loader_structures_on_real_mnist_test_files():
         mnist_loader.flatten_pixels(x)
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason=f"Fashion-MNIST not installed at {FASHION_DIR}")
-def test_loader_on_fashion_mnist(monkeypatch):
-    arrays = mnist_loader.load_data("fashion-mnist", data_dir=FASHION_DIR)
+def test_loader_on_fashion_mnist(monkeypatch, fashion_mnist_dir):
+    arrays = mnist_loader.load_data("fashion-mnist", data_dir=fashion_mnist_dir)
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = arrays
     assert tr_x.shape == (50_000, 784) and va_x.shape == (10_000, 784) and te_x.shape == (10_000, 784)
     assert tr_x.dtype == va_x.dtype == te_x.dtype == np.float32
     assert tr_y.dtype == va_y.dtype == te_y.dtype == np.int64
     assert 0.0 <= tr_x.min() and tr_x.max() <= 1.0
-    train_labels = read_idx(FASHION_DIR / "train-labels-idx1-ubyte.gz")
+    train_labels = read_idx(fashion_mnist_dir / "train-labels-idx1-ubyte.gz")
     np.testing.assert_array_equal(np.concatenate([tr_y, va_y]), train_labels)  # validation = the last 10,000
     # the wrapper on the arrays just checked (reading the files once keeps the test fast)
     monkeypatch.setattr(mnist_loader, "load_data", lambda *args: arrays)
-    training, validation, test = mnist_loader.load_data_wrapper("fashion-mnist", data_dir=FASHION_DIR)
+    training, validation, test = mnist_loader.load_data_wrapper("fashion-mnist", data_dir=fashion_mnist_dir)
     assert isinstance(training, list) and (len(training), len(validation), len(test)) == (50_000, 10_000, 10_000)
     x, y = training[123]
     assert x.shape == (784, 1) and x.dtype == np.float32 and y.shape == (10, 1)
@@ -385,12 +381,11 @@ def test_network_sgd_equals_per_example_loop(chapter1_reference, data, sizes, ba
     assert state == ref_state
 
 
-@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason=f"real MNIST test files not at {MNIST_DIR}")
-def test_network_learns_real_digits_at_the_books_settings():
+def test_network_learns_real_digits_at_the_books_settings(mnist):
     """Chapter 1's [784, 30, 10], eta = 3.0, mini-batch 10, on 8,000 real MNIST digits: above 88%
     on 2,000 held-out digits after 5 epochs (measured 92.1%; the book gets ~95% from 50,000)."""
     from glassnet.classic import network
-    images, labels = load_split("mnist", "test", data_dir=MNIST_DIR, download=False)
+    images, labels = load_split("mnist", "test", data_dir=mnist, download=False)
     x = mnist_loader.columns(mnist_loader.flatten_pixels(images))
     training = [(c, network2.vectorized_result(label)) for c, label in zip(x[:8000], labels[:8000])]
     held_out = list(zip(x[8000:], labels[8000:]))

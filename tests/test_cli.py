@@ -14,12 +14,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def fashion_run(tmp_path_factory):
+def fashion_run(tmp_path_factory, fashion_mnist_dir):
     """One small Fashion-MNIST run shared by the tests that inspect its output."""
-    try:
-        glassnet.data.load_split("fashion-mnist", "test", download=False)
-    except glassnet.data.DatasetNotFoundError:
-        pytest.skip("Fashion-MNIST is not installed")
     out = tmp_path_factory.mktemp("fashion")
     rc = main(["train", "--limit", "1200", "--epochs", "2", "--arch", "784-32-10", "--batch-size", "32",
                "--augment", "--threads", "1", "--out", str(out), "--quiet"])

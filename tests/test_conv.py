@@ -7,7 +7,6 @@ import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn
 from glassnet.functional.conv import _matmul_nt
-from tests.conftest import assert_close, compare_with_torch
 
 GRADCHECK_CASES = [  # x shape, weight shape, stride, padding, dilation, bias
     ((2, 3, 7, 6), (4, 3, 3, 3), 1, 0, 1, True),
@@ -39,7 +38,7 @@ ORACLE_CASES = [  # in, out, kernel, stride, padding, bias, input shape
 
 
 @pytest.mark.parametrize("cin, cout, k, stride, padding, bias, shape", ORACLE_CASES)
-def test_conv2d_matches_torch(torch, rng, cin, cout, k, stride, padding, bias, shape):
+def test_conv2d_matches_torch(torch, rng, cin, cout, k, stride, padding, bias, shape, assert_close, compare_with_torch):
     ours = nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=bias)
     theirs = torch.nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=bias)
     with torch.no_grad():
@@ -55,7 +54,7 @@ def test_conv2d_matches_torch(torch, rng, cin, cout, k, stride, padding, bias, s
         assert_close(ours.bias.grad, theirs.bias.grad, rtol=1e-4, atol=1e-4, what="Conv2d bias grad")
 
 
-def test_course_cnn_front_matches_torch(torch, rng):
+def test_course_cnn_front_matches_torch(torch, rng, assert_close, compare_with_torch):
     """conv → ReLU → max-pool → conv → ReLU → max-pool → linear: the arrays passed
     between layers keep conv2d's (C, H, W, N) memory order, and gradients flow
     back through them unchanged."""

@@ -10,18 +10,14 @@ import pytest
 
 from glassnet.data import DatasetNotFoundError, cache_dir, dataset_info, load_dataset, load_split, read_idx, search_dirs
 from glassnet.data import datasets
-from tests.conftest import MNIST_DIR
 
-MNIST = MNIST_DIR
-FASHION = Path("/usr/share/datasets/fashion-mnist")
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-needs_mnist = pytest.mark.skipif(not (MNIST / T10K[1]).exists(), reason="real MNIST test files not present")
 
 
-def _copy_t10k(folder: Path) -> Path:
+def _copy_t10k(mnist: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in T10K:
-        shutil.copy(MNIST / name, folder / name)
+        shutil.copy(mnist / name, folder / name)
     return folder
 
 
@@ -49,13 +45,12 @@ def test_search_order(isolated, monkeypatch):
     assert search_dirs("mnist") == [isolated / "cache" / "glassnet" / "mnist", isolated / "system" / "mnist"]
 
 
-@needs_mnist
-def test_lookup_order_is_followed(isolated, monkeypatch):
+def test_lookup_order_is_followed(isolated, monkeypatch, mnist):
     """Each location wins over the ones after it: a corrupt copy there is the one reported."""
-    system = _copy_t10k(isolated / "system" / "mnist")
-    cache = _copy_t10k(isolated / "cache" / "glassnet" / "mnist")
-    env = _copy_t10k(isolated / "env" / "mnist")
-    explicit = _copy_t10k(isolated / "explicit")
+    system = _copy_t10k(mnist, isolated / "system" / "mnist")
+    cache = _copy_t10k(mnist, isolated / "cache" / "glassnet" / "mnist")
+    env = _copy_t10k(mnist, isolated / "env" / "mnist")
+    explicit = _copy_t10k(mnist, isolated / "explicit")
     monkeypatch.setenv("GLASSNET_DATA", str(isolated / "env"))
     for winner in (explicit, env, cache, system):
         _corrupt(winner / T10K[0])
@@ -66,43 +61,39 @@ def test_lookup_order_is_followed(isolated, monkeypatch):
         load_split("mnist", "test", data_dir=explicit, download=False)
 
 
-@needs_mnist
-def test_loads_real_mnist_test_split(isolated):
-    x, y = load_split("mnist", "test", data_dir=MNIST, download=False)
+def test_loads_real_mnist_test_split(isolated, mnist):
+    x, y = load_split("mnist", "test", data_dir=mnist, download=False)
     assert x.shape == (10000, 28, 28) and x.dtype == np.uint8
     assert y.shape == (10000,) and y.dtype == np.int64
-    np.testing.assert_array_equal(y, read_idx(MNIST / T10K[1]))
-    np.testing.assert_array_equal(x, read_idx(MNIST / T10K[0]))
+    np.testing.assert_array_equal(y, read_idx(mnist / T10K[1]))
+    np.testing.assert_array_equal(x, read_idx(mnist / T10K[0]))
     np.testing.assert_array_equal(np.bincount(y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
 
 
-@needs_mnist
-def test_uncompressed_and_recompressed_copies_verify(isolated):
+def test_uncompressed_and_recompressed_copies_verify(isolated, mnist):
     """md5 is of the IDX contents, so Debian-style re-compressed and raw copies are accepted."""
     folder = isolated / "copies"
     folder.mkdir()
-    images = gzip.decompress((MNIST / T10K[0]).read_bytes())
+    images = gzip.decompress((mnist / T10K[0]).read_bytes())
     (folder / "t10k-images-idx3-ubyte").write_bytes(images)  # raw
-    (folder / T10K[1]).write_bytes(gzip.compress(gzip.decompress((MNIST / T10K[1]).read_bytes()), 1, mtime=123))
-    assert (folder / T10K[1]).read_bytes() != (MNIST / T10K[1]).read_bytes()
+    (folder / T10K[1]).write_bytes(gzip.compress(gzip.decompress((mnist / T10K[1]).read_bytes()), 1, mtime=123))
+    assert (folder / T10K[1]).read_bytes() != (mnist / T10K[1]).read_bytes()
     x, y = load_split("mnist", "test", data_dir=folder, download=False)
-    np.testing.assert_array_equal(x, read_idx(MNIST / T10K[0]))
+    np.testing.assert_array_equal(x, read_idx(mnist / T10K[0]))
 
 
-@needs_mnist
-def test_corrupt_local_file_is_refused_unless_verify_false(isolated):
-    folder = _copy_t10k(isolated / "d")
+def test_corrupt_local_file_is_refused_unless_verify_false(isolated, mnist):
+    folder = _copy_t10k(mnist, isolated / "d")
     _corrupt(folder / T10K[0])
     info = dataset_info("mnist").splits["test"][0]
     with pytest.raises(ValueError, match=f"expected {info.raw_md5}.*delete it.*verify=False"):
         load_split("mnist", "test", data_dir=folder, download=False)
     x, _ = load_split("mnist", "test", data_dir=folder, download=False, verify=False)
-    assert x.reshape(-1)[1000 - 16] != read_idx(MNIST / T10K[0]).reshape(-1)[1000 - 16]
+    assert x.reshape(-1)[1000 - 16] != read_idx(mnist / T10K[0]).reshape(-1)[1000 - 16]
 
 
-@needs_mnist
-def test_md5_check_is_remembered_by_size_and_mtime(isolated, monkeypatch):
-    folder = _copy_t10k(isolated / "d")
+def test_md5_check_is_remembered_by_size_and_mtime(isolated, monkeypatch, mnist):
+    folder = _copy_t10k(mnist, isolated / "d")
     load_split("mnist", "test", data_dir=folder, download=False)
     calls = []
     real_md5 = datasets.hashlib.md5
@@ -146,8 +137,7 @@ def test_missing_files_explain_how_to_provide_them(isolated):
     assert "apt-get install dataset-fashion-mnist" in msg and "download=False" in msg
 
 
-@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(), reason="dataset-fashion-mnist not installed")
-def test_fashion_mnist_system_copy(monkeypatch, tmp_path):
+def test_fashion_mnist_system_copy(monkeypatch, tmp_path, fashion_mnist_dir):
     monkeypatch.delenv("GLASSNET_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     (x, y), (xt, yt) = load_dataset("fashion-mnist", download=False)

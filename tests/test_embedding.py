@@ -4,7 +4,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn, optim
-from tests.conftest import assert_close
 
 
 def test_embedding_gradcheck_with_repeated_indices(rng):
@@ -26,7 +25,7 @@ def test_gradient_lives_only_in_looked_up_rows_and_repeats_add_up(rng):
     assert not weight.grad[[0, 1, 3, 4]].any()
 
 
-def test_embedding_matches_torch_forward_and_backward(torch, rng):
+def test_embedding_matches_torch_forward_and_backward(torch, rng, assert_close):
     layer = nn.Embedding(11, 5, padding_idx=0)
     ref = torch.nn.Embedding(11, 5, padding_idx=0)
     with torch.no_grad():

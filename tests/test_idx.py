@@ -8,10 +8,6 @@ import pytest
 
 from glassnet.data import read_idx, write_idx
 from glassnet.data.idx import IDX_DTYPES
-from tests.conftest import MNIST_DIR
-
-MNIST = MNIST_DIR
-needs_mnist = pytest.mark.skipif(not (MNIST / "t10k-labels-idx1-ubyte.gz").exists(), reason="real MNIST test files not present")
 
 
 @pytest.mark.parametrize("dtype", [dt.newbyteorder("=") for dt in IDX_DTYPES.values()])
@@ -51,10 +47,9 @@ def test_multi_member_gzip(tmp_path, rng):
     np.testing.assert_array_equal(read_idx(tmp_path / "a.gz"), a)
 
 
-@needs_mnist
-def test_real_mnist_test_set():
-    x = read_idx(MNIST / "t10k-images-idx3-ubyte.gz")
-    y = read_idx(MNIST / "t10k-labels-idx1-ubyte.gz")
+def test_real_mnist_test_set(mnist):
+    x = read_idx(mnist / "t10k-images-idx3-ubyte.gz")
+    y = read_idx(mnist / "t10k-labels-idx1-ubyte.gz")
     assert x.shape == (10000, 28, 28) and x.dtype == np.uint8
     assert y.shape == (10000,) and y.dtype == np.uint8
     np.testing.assert_array_equal(y[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])  # the well-known first digits

@@ -9,7 +9,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor, nn
-from tests.conftest import assert_close, compare_with_torch
 
 TOL = 1e-6
 REDUCTIONS = ["mean", "sum", "none"]
@@ -93,7 +92,7 @@ def test_loss_reductions_are_consistent(rng):
 
 # ---------------------------------------------------------------- vs PyTorch
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_matches_torch_with_labels_and_probabilities(torch, rng, reduction):
+def test_cross_entropy_matches_torch_with_labels_and_probabilities(torch, rng, reduction, assert_close, compare_with_torch):
     tf = torch.nn.functional
     compare_with_torch(torch, lambda s, y: F.cross_entropy(s, y, reduction),
                        lambda s, y: tf.cross_entropy(s, y, reduction=reduction),
@@ -108,7 +107,7 @@ def test_cross_entropy_matches_torch_with_labels_and_probabilities(torch, rng, r
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_nll_loss_matches_torch(torch, rng, reduction):
+def test_nll_loss_matches_torch(torch, rng, reduction, compare_with_torch):
     lp = F.log_softmax(Tensor(logits(rng, np.float32))).data
     compare_with_torch(torch, lambda a, y: F.nll_loss(a, y, reduction),
                        lambda a, y: torch.nn.functional.nll_loss(a, y, reduction=reduction),
@@ -116,7 +115,7 @@ def test_nll_loss_matches_torch(torch, rng, reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_binary_cross_entropies_match_torch(torch, rng, reduction):
+def test_binary_cross_entropies_match_torch(torch, rng, reduction, compare_with_torch):
     tf = torch.nn.functional
     p = rng.uniform(0.02, 0.98, (N, C)).astype(np.float32)
     y = rng.random((N, C)).astype(np.float32)
@@ -132,7 +131,7 @@ def test_binary_cross_entropies_match_torch(torch, rng, reduction):
 
 @pytest.mark.parametrize("margin", [1.0, 2.5])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_hinge_losses_match_torch(torch, rng, margin, reduction):
+def test_hinge_losses_match_torch(torch, rng, margin, reduction, compare_with_torch):
     y = labels(rng)
     s = scores_without_hinge_kinks(rng, y, margin).astype(np.float32)
     theirs = lambda s, y: torch.nn.functional.multi_margin_loss(s, y, margin=margin, reduction=reduction)
@@ -143,7 +142,7 @@ def test_hinge_losses_match_torch(torch, rng, margin, reduction):
                        [s, y], what="svm_loss / C")
 
 
-def test_quadratic_cost_matches_torch_expression(torch, rng):
+def test_quadratic_cost_matches_torch_expression(torch, rng, compare_with_torch):
     a, y = logits(rng, np.float32), rng.random((N, C)).astype(np.float32)
     compare_with_torch(torch, F.quadratic_cost, lambda a, y: 0.5 * ((a - y) ** 2).sum(dim=1).mean(),
                        [a, y], what="quadratic_cost")
@@ -152,7 +151,7 @@ def test_quadratic_cost_matches_torch_expression(torch, rng):
     assert F.quadratic_cost(Tensor(a), y).item() == pytest.approx(mse * C / 2, rel=1e-5)
 
 
-def test_penalties_match_torch(torch, rng):
+def test_penalties_match_torch(torch, rng, compare_with_torch):
     w1, w2 = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
     compare_with_torch(torch, lambda a, b: F.l2_penalty([a, b]), lambda a, b: (a ** 2).sum() + (b ** 2).sum(),
                        [w1, w2], what="l2_penalty")
@@ -160,7 +159,7 @@ def test_penalties_match_torch(torch, rng):
                        [w1, w2], what="l1_penalty")
 
 
-def test_loss_modules_match_torch_modules(torch, rng):
+def test_loss_modules_match_torch_modules(torch, rng, compare_with_torch):
     y, s = labels(rng), logits(rng, np.float32)
     p, t = rng.uniform(0.05, 0.95, (N, C)).astype(np.float32), rng.random((N, C)).astype(np.float32)
     pairs = [
@@ -214,7 +213,7 @@ def test_bce_with_logits_stable_for_any_logit():
     np.testing.assert_allclose(z.grad, [-1, 0, -0.5, 0, 1], atol=1e-6)
 
 
-def test_bce_on_probabilities_is_clip_safe(torch):
+def test_bce_on_probabilities_is_clip_safe(torch, assert_close):
     p = np.array([0.0, 1.0, 0.0, 1.0, 0.5], dtype=np.float32)
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0], dtype=np.float32)
     with warnings.catch_warnings():

@@ -6,7 +6,6 @@ import pytest
 
 import glassnet as gn
 from glassnet import Tensor, nn
-from tests.conftest import assert_close, compare_with_torch
 
 TOL = 1e-6
 
@@ -32,7 +31,7 @@ def test_flatten_linear_on_images_gradcheck(rng):
     assert report.max_rel_error < TOL, str(report)
 
 
-def test_linear_matches_torch(torch, rng):
+def test_linear_matches_torch(torch, rng, assert_close, compare_with_torch):
     ours = nn.Linear(5, 3)
     theirs = torch.nn.Linear(5, 3)
     with torch.no_grad():

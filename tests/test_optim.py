@@ -11,7 +11,6 @@ from safetensors.numpy import save as st_save
 
 from glassnet import optim
 from glassnet.nn import Parameter
-from tests.conftest import assert_close
 
 SHAPES = [(5, 4), (5,)]  # a weight and a bias
 STEPS = 20
@@ -102,7 +101,7 @@ def _run_torch(torch, name, kwargs, init, problem):
 
 
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
-def test_trajectory_matches_torch(torch, rng, name, kwargs):
+def test_trajectory_matches_torch(torch, rng, name, kwargs, assert_close):
     problem = _problem(rng)
     init = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
     expected = _run_torch(torch, name, kwargs, init, problem)

@@ -7,7 +7,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn
-from tests.conftest import assert_close, compare_with_torch
 
 
 def distinct(rng, shape) -> gn.Tensor:
@@ -67,7 +66,7 @@ def test_spatial_pyramid_gradcheck(rng, mode):
 
 @pytest.mark.parametrize("layout", [nchw, chw_n])
 @pytest.mark.parametrize("shape, kernel, stride, padding", WINDOW_CASES + [((4, 5, 24, 24), 2, 2, 0)])
-def test_max_pool_matches_torch(torch, rng, layout, shape, kernel, stride, padding):
+def test_max_pool_matches_torch(torch, rng, layout, shape, kernel, stride, padding, compare_with_torch):
     x = rng.standard_normal(shape).astype(np.float32)
     compare_with_torch(torch, in_layout(layout, nn.MaxPool2d(kernel, stride, padding)),
                        torch.nn.MaxPool2d(kernel, stride, padding), [x], what="MaxPool2d")
@@ -75,7 +74,7 @@ def test_max_pool_matches_torch(torch, rng, layout, shape, kernel, stride, paddi
 
 @pytest.mark.parametrize("layout", [nchw, chw_n])
 @pytest.mark.parametrize("kernel, stride", [(2, None), (3, 2), (3, 1)])
-def test_max_pool_ties_go_to_one_winner_like_torch(torch, rng, layout, kernel, stride):
+def test_max_pool_ties_go_to_one_winner_like_torch(torch, rng, layout, kernel, stride, compare_with_torch):
     """After a ReLU whole windows are 0; with integer values many windows tie.
     The gradient goes to the first maximum of each window, as in PyTorch."""
     x = np.maximum(np.round(rng.standard_normal((3, 4, 9, 9)) * 1.5), 0).astype(np.float32)
@@ -85,7 +84,7 @@ def test_max_pool_ties_go_to_one_winner_like_torch(torch, rng, layout, kernel, s
 
 @pytest.mark.parametrize("layout", [nchw, chw_n])
 @pytest.mark.parametrize("shape, kernel, stride, padding", WINDOW_CASES)
-def test_avg_pool_matches_torch(torch, rng, layout, shape, kernel, stride, padding):
+def test_avg_pool_matches_torch(torch, rng, layout, shape, kernel, stride, padding, compare_with_torch):
     x = rng.standard_normal(shape).astype(np.float32)
     compare_with_torch(torch, in_layout(layout, nn.AvgPool2d(kernel, stride, padding)),
                        torch.nn.AvgPool2d(kernel, stride, padding), [x], what="AvgPool2d")
@@ -95,20 +94,20 @@ def test_avg_pool_matches_torch(torch, rng, layout, shape, kernel, stride, paddi
 @pytest.mark.parametrize("shape, output_size", [((2, 3, 9, 11), (4, 3)), ((2, 3, 8, 8), 4), ((2, 3, 8, 8), 2),
                                                 ((2, 3, 3, 3), 4), ((1, 2, 10, 7), (3, 5))])
 @pytest.mark.parametrize("kind", ["Max", "Avg"])
-def test_adaptive_pools_match_torch(torch, rng, kind, shape, output_size, layout):
+def test_adaptive_pools_match_torch(torch, rng, kind, shape, output_size, layout, compare_with_torch):
     x = rng.standard_normal(shape).astype(np.float32)
     compare_with_torch(torch, in_layout(layout, getattr(nn, f"Adaptive{kind}Pool2d")(output_size)),
                        getattr(torch.nn, f"Adaptive{kind}Pool2d")(output_size), [x], what=f"Adaptive{kind}Pool2d")
 
 
-def test_adaptive_max_pool_ties_like_torch(torch, rng):
+def test_adaptive_max_pool_ties_like_torch(torch, rng, compare_with_torch):
     x = np.round(rng.standard_normal((2, 3, 9, 7))).astype(np.float32)
     compare_with_torch(torch, nn.AdaptiveMaxPool2d((4, 3)), torch.nn.AdaptiveMaxPool2d((4, 3)), [x],
                        what="AdaptiveMaxPool2d with ties")
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
-def test_spatial_pyramid_is_the_levels_side_by_side(torch, rng, mode):
+def test_spatial_pyramid_is_the_levels_side_by_side(torch, rng, mode, assert_close):
     x = rng.standard_normal((3, 4, 13, 10)).astype(np.float32)
     pool = torch.nn.functional.adaptive_max_pool2d if mode == "max" else torch.nn.functional.adaptive_avg_pool2d
     expected = torch.cat([pool(torch.from_numpy(x), level).flatten(1) for level in (1, 2, 4)], dim=1)
@@ -123,7 +122,7 @@ def test_spatial_pyramid_length_does_not_depend_on_size(rng, mode):
     assert lengths == {(2, 40 * 21)} and spp.output_length(40) == 40 * 21
 
 
-def test_global_avg_pool(torch, rng):
+def test_global_avg_pool(torch, rng, compare_with_torch):
     x = rng.standard_normal((3, 5, 7, 6)).astype(np.float32)
     out, _ = compare_with_torch(torch, nn.GlobalAvgPool2d(),
                                 lambda t: torch.nn.functional.adaptive_avg_pool2d(t, 1).flatten(1), [x],

@@ -8,7 +8,6 @@ from glassnet.functional.residual import add_relu
 from glassnet.models.resnet import ResNet, plain_net, resnet_small
 from glassnet.nn.finetune import freeze, layerwise_param_groups, replace_head
 from glassnet.nn.residual import ResidualBlock
-from tests.conftest import assert_close
 
 
 def _block_gradcheck(block, x):
@@ -73,7 +72,7 @@ def _torch_block(torch, block):
 
 
 @pytest.mark.parametrize("in_ch, out_ch, stride", [(4, 4, 1), (4, 8, 2)])
-def test_residual_block_matches_torch(torch, rng, in_ch, out_ch, stride):
+def test_residual_block_matches_torch(torch, rng, in_ch, out_ch, stride, assert_close):
     block = ResidualBlock(in_ch, out_ch, stride)
     for module in block.modules():
         if isinstance(module, nn.BatchNorm2d):

@@ -6,10 +6,9 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import optim
-from glassnet.data.text import (RT_POLARITY_DIR, Vocabulary, bucket_batches, clean_str, load_rt_polarity,
+from glassnet.data.text import (Vocabulary, bucket_batches, clean_str, load_rt_polarity,
                                 load_word_vectors, pad_sequences, pretrain_skipgram, tokenize)
 from glassnet.models.textcnn import TextCNN
-from tests.conftest import assert_close
 
 
 # ------------------------------------------------------------------ tokenizer and vocabulary
@@ -89,9 +88,8 @@ def test_load_rt_polarity_reads_latin1_lines_only_at_newlines(tmp_path):
         load_rt_polarity(tmp_path / "missing")
 
 
-@pytest.mark.skipif(not (RT_POLARITY_DIR / "rt-polarity.pos").is_file(), reason="rt-polarity data not present")
-def test_rt_polarity_has_5331_snippets_per_class():
-    sentences, labels = load_rt_polarity()
+def test_rt_polarity_has_5331_snippets_per_class(shared_data):
+    sentences, labels = load_rt_polarity(shared_data("rt-polarity"))
     assert len(sentences) == 10662 and labels.sum() == 5331
 
 
@@ -106,7 +104,7 @@ def test_conv1d_gradcheck(rng, stride, padding):
 
 
 @pytest.mark.parametrize("stride, padding", [(1, 0), (2, 2)])
-def test_conv1d_matches_torch(torch, rng, stride, padding):
+def test_conv1d_matches_torch(torch, rng, stride, padding, assert_close):
     x = rng.standard_normal((3, 5, 11)).astype(np.float32)
     w = rng.standard_normal((6, 5, 4)).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
@@ -226,3 +224,15 @@ def test_textcnn_save_and_load_round_trip(tmp_path, rng):
     ids = rng.integers(0, 30, size=(4, 6))
     np.testing.assert_array_equal(loaded(ids).data, model.eval()(ids).data)
     assert not loaded.embed_static.weight.requires_grad and loaded.embed.weight.requires_grad
+
+
+def test_rt_polarity_is_found_on_the_data_search_path(isolated, monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"are in none of .*cache/glassnet/rt-polarity.*set \$GLASSNET_DATA"):
+        load_rt_polarity()
+    folder = isolated / "env" / "rt-polarity"
+    folder.mkdir(parents=True)
+    (folder / "rt-polarity.neg").write_bytes(b"bad\n")
+    (folder / "rt-polarity.pos").write_bytes(b"good\nfine\n")
+    monkeypatch.setenv("GLASSNET_DATA", str(isolated / "env"))
+    sentences, labels = load_rt_polarity()
+    assert sentences == ["bad", "good", "fine"] and labels.tolist() == [0, 1, 1]

@@ -1,9 +1,10 @@
-"""The array namespace glassnet computes with.
+"""What glassnet computes with: NumPy arrays, their default floating dtype
+(float32 unless asked) and the number of threads the BLAS under NumPy uses.
 
-Everything above this layer does arithmetic through ``xp`` (NumPy today), so a
-GPU array library with NumPy's interface (CuPy) could replace it in one place.
-This module also owns the default floating dtype (float32 unless asked) and
-the number of threads the BLAS under NumPy uses (one unless asked).
+The ops call NumPy directly (``np.``) and hold ``numpy.ndarray`` data. A GPU
+backend (CuPy) would need more than a renamed namespace -- every ``isinstance``
+check, the in-place ``out=`` kernels, the ``as_strided`` windows of the
+convolutions and the pooling loops -- so no ``xp`` alias pretends otherwise.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import ctypes
 import os
 
 import numpy as np
-
-xp = np
 
 _default_dtype = np.dtype(np.float32)
 

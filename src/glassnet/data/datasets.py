@@ -12,7 +12,8 @@ wins, file by file; each file may be gzip-compressed ``*.gz`` or uncompressed):
 2. ``$GLASSNET_DATA/<name>/``: ``$GLASSNET_DATA`` is a root with one subfolder
    per dataset (``mnist/``, ``fashion-mnist/``), since both use the same file names;
 3. the cache ``$XDG_CACHE_HOME/glassnet/<name>/`` (default ``~/.cache/glassnet/<name>/``);
-4. the system copy ``/usr/share/datasets/<name>/`` (Debian's ``dataset-fashion-mnist``);
+4. the system copy ``SYSTEM_DIR/<name>/``, ``/usr/share/datasets/<name>/`` (Debian's
+   ``dataset-fashion-mnist``);
 5. a download from the canonical mirrors into the cache, where step 3 finds it
    next time (md5-checked, atomic: see :mod:`glassnet.data.download`). Set
    ``$XDG_CACHE_HOME`` to download elsewhere.
@@ -126,20 +127,30 @@ def dataset_info(name: str) -> DatasetInfo:
     return DATASETS[key]
 
 
+def _cache_root() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "glassnet"
+
+
 def cache_dir(name: str) -> Path:
     """``$XDG_CACHE_HOME/glassnet/<name>`` (default ``~/.cache/glassnet/<name>``)."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "glassnet" / dataset_info(name).name
+    return _cache_root() / dataset_info(name).name
+
+
+def search_path(folder: str, data_dir=None) -> list:
+    """glassnet's data search path for the data set kept in folders named ``folder``
+    (``"mnist"``, ``"rt-polarity"``, ...), in lookup order: ``data_dir`` if given,
+    ``$GLASSNET_DATA/<folder>``, the cache ``~/.cache/glassnet/<folder>``, the
+    system copy ``SYSTEM_DIR/<folder>``."""
+    dirs = [Path(data_dir)] if data_dir is not None else []
+    if os.environ.get("GLASSNET_DATA"):
+        dirs.append(Path(os.environ["GLASSNET_DATA"]) / folder)
+    return dirs + [_cache_root() / folder, Path(SYSTEM_DIR) / folder]
 
 
 def search_dirs(name: str, data_dir=None) -> list:
     """The folders searched for ``name``'s files, in lookup order (see the module docstring)."""
-    name = dataset_info(name).name
-    dirs = [Path(data_dir)] if data_dir is not None else []
-    if os.environ.get("GLASSNET_DATA"):
-        dirs.append(Path(os.environ["GLASSNET_DATA"]) / name)
-    dirs += [cache_dir(name), Path(SYSTEM_DIR) / name]
-    return dirs
+    return search_path(dataset_info(name).name, data_dir)
 
 
 def _find(file: IdxFile, dirs) -> Path | None:

@@ -11,7 +11,6 @@ or ``pretrain_skipgram`` (skip-gram with negative sampling, trained by glassnet)
 from __future__ import annotations
 
 import gzip
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -24,9 +23,10 @@ from ..functional.losses import binary_cross_entropy_with_logits
 from ..nn.module import Parameter
 from ..random import get_generator
 from ..tensor import Tensor
+from .datasets import search_path
 
-#: The project's shared copy (next to the source checkout: ``../shared/data/rt-polarity``).
-RT_POLARITY_DIR = Path(__file__).resolve().parents[4] / "shared" / "data" / "rt-polarity"
+RT_POLARITY_FILES = ("rt-polarity.neg", "rt-polarity.pos")
+RT_POLARITY_URL = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
 
 _CLEAN_RULES = [
     (re.compile(r"[^A-Za-z0-9(),!?'`]"), " "),
@@ -152,15 +152,22 @@ def load_rt_polarity(root=None) -> tuple[list[str], np.ndarray]:
     ``rt-polarity.neg`` / ``rt-polarity.pos`` (Latin-1).
 
     Returns (sentences, labels) with labels 0 = negative, 1 = positive, negatives
-    first, in file order. The folder is ``root`` if given, else
-    ``$GLASSNET_DATA/rt-polarity`` if that exists, else :data:`RT_POLARITY_DIR`.
+    first, in file order. The folder is ``root`` if given, else the first folder
+    of glassnet's data search path that holds both files:
+    ``$GLASSNET_DATA/rt-polarity``, ``~/.cache/glassnet/rt-polarity``,
+    ``/usr/share/datasets/rt-polarity`` (see :func:`glassnet.data.datasets.search_path`).
     """
     if root is None:
-        env = Path(os.environ.get("GLASSNET_DATA", "")) / "rt-polarity"
-        root = env if os.environ.get("GLASSNET_DATA") and env.is_dir() else RT_POLARITY_DIR
+        dirs = search_path("rt-polarity")
+        root = next((d for d in dirs if all((d / name).is_file() for name in RT_POLARITY_FILES)), None)
+        if root is None:
+            looked = ", ".join(str(d) for d in dirs)
+            raise FileNotFoundError(f"load_rt_polarity: rt-polarity.neg and rt-polarity.pos are in none of {looked}; "
+                                    f"put the two files of {RT_POLARITY_URL} into one of them (or set $GLASSNET_DATA, "
+                                    f"or pass root=)")
     root = Path(root)
     sentences, labels = [], []
-    for label, name in ((0, "rt-polarity.neg"), (1, "rt-polarity.pos")):
+    for label, name in enumerate(RT_POLARITY_FILES):
         path = root / name
         if not path.is_file():
             raise FileNotFoundError(f"load_rt_polarity: {path} not found; pass root= the folder holding "

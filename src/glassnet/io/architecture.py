@@ -1,7 +1,9 @@
 """A model's architecture as JSON, so it can be rebuilt without pickle.
 
-Every :class:`~glassnet.nn.Module` remembers the arguments of the constructor
-call that made it. :func:`to_config` turns a model into a tree of plain JSON::
+Every :class:`~glassnet.nn.Module` describes itself by the arguments that rebuild
+it, ``Module.get_config()`` (by default those of the constructor call that made
+it), and is rebuilt by ``Module.from_config``. :func:`to_config` turns a model
+into a tree of plain JSON::
 
     {"class": "glassnet.nn.linear.Linear", "args": [784, 100], "kwargs": {},
      "children": {}}
@@ -33,9 +35,10 @@ a registered function        ``{"$function": "glassnet.functional.activations:re
 a numpy Generator            ``{"$generator": "<key>"}`` (state in ``generators``)
 ===========================  ==========================================
 
-A large array given to a constructor is remembered by shape and dtype only
-(see ``nn.module.ArrayShape``) and comes back as zeros: it must be the initial value of a parameter or buffer
-(such as ``Embedding(..., _weight=table)``), which the saved weights overwrite.
+An array argument of more than ``LARGE_ARRAY_ELEMENTS`` (4,096) elements is
+written by shape and dtype only and comes back as zeros: it must be the initial
+value of a parameter or buffer (such as ``Embedding(..., _weight=table)``), which
+the saved weights overwrite.
 
 A module that was changed after construction (a replaced classifier head,
 ``model[0] = ...``) is still rebuilt faithfully: the config lists each
@@ -53,10 +56,11 @@ import types
 import numpy as np
 
 from .. import random as grandom
-from ..nn.module import ArrayShape, Module, _function_registry, _registry
+from ..nn.module import Module, _function_registry, registered_modules
 from ..tensor import Tensor
 
 FORMAT = "glassnet.architecture/1"
+LARGE_ARRAY_ELEMENTS = 4096  # larger array arguments are written as {"$zeros": shape}
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 # glassnet's namespaces whose public functions a model file may name
 _NAMEABLE_NAMESPACES = ("glassnet.functional", "glassnet.init")
@@ -69,7 +73,7 @@ class ArchitectureError(ValueError):
 def registered_name(cls: type) -> str:
     """The registry name of a Module class; raises ArchitectureError if it has none."""
     name = cls.__dict__.get("_registry_name")
-    if name is None or _registry.get(name) is not cls:
+    if name is None or registered_modules().get(name) is not cls:
         raise ArchitectureError(
             f"{cls.__module__}.{cls.__qualname__} is not registered, so glassnet.load could not rebuild it: "
             f"decorate the class with @glassnet.nn.register_module")
@@ -81,17 +85,18 @@ def lookup_class(name: str) -> type:
     if not isinstance(name, str):
         raise ArchitectureError(f"a module class must be named by a string, got {name!r}")
     module_path = name.rsplit(".", 1)[0].split(".")
-    if name not in _registry and module_path[0] == "glassnet" and \
+    if name not in registered_modules() and module_path[0] == "glassnet" and \
             all(part.isidentifier() and not part.startswith("_") for part in module_path):
         try:  # glassnet's own public modules only: never __main__ or a private one
             importlib.import_module(".".join(module_path))
         except ImportError:
             pass
-    if name not in _registry:
+    registry = registered_modules()
+    if name not in registry:
         raise ArchitectureError(
             f"unknown module class {name!r}: only glassnet's modules and classes decorated with "
             f"@glassnet.nn.register_module can be rebuilt (import the module that defines it first)")
-    return _registry[name]
+    return registry[name]
 
 
 @functools.cache
@@ -159,17 +164,19 @@ class _Encoder:
     def module(self, module: Module) -> dict:
         cls = type(module)
         name = registered_name(cls)
-        init = getattr(module, "_init_args", None)
-        if init is None:
-            raise ArchitectureError(f"{cls.__name__} instance has no recorded constructor arguments")
-        args, kwargs = init
-        children = {id(child): key for key, child in module._modules.items()}
+        config = module.get_config()
+        if not (isinstance(config, dict) and isinstance(config.get("args"), (list, tuple))
+                and isinstance(config.get("kwargs"), dict)):
+            raise ArchitectureError(f"{cls.__name__}.get_config() must return {{'args': tuple, 'kwargs': dict}}, "
+                                    f"got {str(config)[:200]}")
+        args, kwargs = config["args"], config["kwargs"]
+        children = {id(child): key for key, child in module.named_children()}
         where = cls.__name__
         return {
             "class": name,
             "args": [self.value(a, children, f"{where} argument {i}") for i, a in enumerate(args)],
             "kwargs": {k: self.value(v, children, f"{where} argument {k!r}") for k, v in kwargs.items()},
-            "children": {key: self.module(child) for key, child in module._modules.items()},
+            "children": {key: self.module(child) for key, child in module.named_children()},
         }
 
     def value(self, v, children: dict, where: str):
@@ -180,8 +187,6 @@ class _Encoder:
         if isinstance(v, (float, np.floating)):
             v = float(v)
             return v if math.isfinite(v) else {"$float": repr(v)}
-        if isinstance(v, ArrayShape):  # (before tuple: it is a NamedTuple)
-            return {"$zeros": list(v.shape), "dtype": v.dtype}
         if isinstance(v, list):
             return [self.value(x, children, where) for x in v]
         if isinstance(v, tuple):
@@ -195,7 +200,7 @@ class _Encoder:
         if isinstance(v, Tensor):
             v = v.data
         if isinstance(v, np.ndarray):
-            if self._known is not None:  # comparing: arrays are initial values
+            if self._known is not None or v.size > LARGE_ARRAY_ELEMENTS:  # initial values: shape only
                 return {"$zeros": list(v.shape), "dtype": v.dtype.name}
             return {"$array": v.tolist(), "dtype": v.dtype.name}
         if isinstance(v, Module):
@@ -272,7 +277,7 @@ class _Decoder:
         args = [self.value(a, children, f"{where} argument {i}") for i, a in enumerate(args)]
         kwargs = {k: self.value(v, children, f"{where} argument {k!r}") for k, v in kwargs.items()}
         try:
-            module = cls(*args, **kwargs)
+            module = cls.from_config({"args": args, "kwargs": kwargs})
         except Exception as e:
             raise ArchitectureError(f"rebuilding {cls.__name__} from its saved arguments failed: {e}") from e
         self.reconcile(module, saved_children, children)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import types
 from collections import OrderedDict
-from typing import NamedTuple
 
 import numpy as np
 
@@ -31,25 +30,30 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class ArrayShape(NamedTuple):
-    """Stands in ``_init_args`` for a large array argument (e.g. an embedding
-    table): only an initial value, which the saved weights replace, so keeping
-    the array itself would only hold on to its memory."""
-
-    shape: tuple
-    dtype: str
+# Arrays larger than this (in elements) given to a constructor are not kept by the
+# argument capture: glassnet.io writes such arrays by shape and dtype only (they are
+# initial values, e.g. an embedding table, which the saved weights overwrite), so
+# keeping them would only hold on to their memory.
+_CAPTURED_ARRAY_LIMIT = 4096
 
 
-def _remembered(value):
+def _captured(value):
+    """A constructor argument as the capture keeps it: large arrays become a
+    read-only, zero-strided array of zeros of the same shape and dtype (no memory)."""
     data = value.data if isinstance(value, Tensor) else value
-    if isinstance(data, np.ndarray) and data.size > 4096:
-        return ArrayShape(data.shape, data.dtype.name)
+    if isinstance(data, np.ndarray) and data.size > _CAPTURED_ARRAY_LIMIT:
+        return np.broadcast_to(np.zeros((), dtype=data.dtype), data.shape)
     return value
 
 
 # Module classes that ``glassnet.load`` may rebuild, by name: glassnet's own
 # classes register themselves, user classes with ``@register_module``.
 _registry: dict[str, type] = {}
+
+
+def registered_modules() -> types.MappingProxyType:
+    """The Module classes ``glassnet.load`` may rebuild, by registry name (read-only)."""
+    return types.MappingProxyType(_registry)
 
 
 def register_module(cls=None, *, name: str | None = None):
@@ -113,8 +117,9 @@ class Module:
     """Base class: subclasses set parameters/children in ``__init__`` and define
     ``forward``; calling the module calls ``forward``.
 
-    Every instance remembers the arguments of the constructor call that made it
-    (``_init_args = (args, kwargs)``), so ``glassnet.io`` can rebuild it from JSON."""
+    Every instance remembers the arguments of the constructor call that made it:
+    that is the default of :meth:`get_config`, from which ``glassnet.io`` writes
+    the model's architecture as JSON and rebuilds it with :meth:`from_config`."""
 
     _registry_name: str | None = None
 
@@ -126,8 +131,8 @@ class Module:
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
-        object.__setattr__(self, "_init_args", (tuple(_remembered(a) for a in args),
-                                                {k: _remembered(v) for k, v in kwargs.items()}))
+        object.__setattr__(self, "_init_args", (tuple(_captured(a) for a in args),
+                                                {k: _captured(v) for k, v in kwargs.items()}))
         return self
 
     def __init__(self):
@@ -135,6 +140,34 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this module:
+        ``{"args": tuple, "kwargs": dict}``, so that
+        ``type(m).from_config(m.get_config())`` is a module like ``m`` (with fresh
+        weights; ``load_state_dict`` brings the trained ones).
+
+        Default: the arguments of the constructor call that made it, recorded when
+        the instance was created (an array argument of more than 4,096 elements is
+        kept as zeros of its shape: an initial value the weights replace). Child
+        modules appear as themselves. Override it in a module whose constructor
+        arguments cannot describe it; ``glassnet.save`` writes what it returns as
+        JSON (numbers, strings, lists, tuples, dicts, dtypes, arrays, modules,
+        registered classes and functions, generators).
+
+        Example:
+            >>> from glassnet import nn
+            >>> nn.Linear(3, 2, bias=False).get_config()
+            {'args': (3, 2), 'kwargs': {'bias': False}}
+        """
+        args, kwargs = self._init_args
+        return {"args": args, "kwargs": dict(kwargs)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Module":
+        """A new module built from :meth:`get_config`'s output: ``cls(*args, **kwargs)``."""
+        return cls(*config["args"], **config["kwargs"])
 
     # ------------------------------------------------------------ registry
     def __setattr__(self, name, value):
