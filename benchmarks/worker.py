@@ -200,7 +200,7 @@ def _glassnet_step(model, loss_fn, opt, xb, yb):
 
 
 def _take(iterable, n):
-    for i, item in zip(range(n), iterable):
+    for _, item in zip(range(n), iterable):
         yield item
 
 

@@ -189,7 +189,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown steps {sorted(unknown)}; expected among {list(STEPS) + ['ensemble']}")
     args.out.mkdir(parents=True, exist_ok=True)
-    predictions = None
+    predictions = labels = None
     for name in names:
         if name == "ensemble":
             if predictions is None:

@@ -44,7 +44,7 @@ def test_batch_norm_module_gradcheck_in_training_mode(rng):
     for layer, shape in [(nn.BatchNorm1d(3).double(), (6, 3)), (nn.BatchNorm2d(2).double(), (3, 2, 3, 3))]:
         layer.weight.data[:] = rng.uniform(0.5, 1.5, layer.num_features)
         layer.bias.data[:] = rng.standard_normal(layer.num_features)
-        report = gn.gradcheck(lambda x, g, b: layer(x), [Tensor(batch(rng, shape), requires_grad=True),
+        report = gn.gradcheck(lambda x, g, b, layer=layer: layer(x), [Tensor(batch(rng, shape), requires_grad=True),
                                                          layer.weight, layer.bias])
         assert report.max_rel_error < TOL, f"{layer}: {report}"
 

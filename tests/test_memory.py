@@ -54,7 +54,7 @@ def test_resident_memory_does_not_grow_over_epochs():
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loader = DataLoader((x, y), batch_size=10, shuffle=True, generator=np.random.default_rng(1))
     resident = []
-    for epoch in range(6):
+    for _ in range(6):
         for xb, yb in loader:
             loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad()

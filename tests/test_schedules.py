@@ -205,7 +205,7 @@ def test_one_cycle_cycles_adam_beta1_as_torch(torch):
     theirs_opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))], betas=(0.9, 0.98))
     ours = lr_scheduler.OneCycleLR(ours_opt, max_lr=0.01, total_steps=200)
     theirs = torch.optim.lr_scheduler.OneCycleLR(theirs_opt, max_lr=0.01, total_steps=200)
-    for step in range(199):
+    for _ in range(199):
         theirs_opt.step()
         ours.step()
         theirs.step()

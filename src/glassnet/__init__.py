@@ -1,5 +1,7 @@
 """glassnet: the classic neural-network curriculum on NumPy, real, fast, verified and visible."""
 
+from importlib import metadata as _metadata
+
 from . import functional, init, nn, optim
 from .backend import default_dtype, get_num_threads, set_default_dtype, set_num_threads
 from .gradcheck import gradcheck
@@ -7,4 +9,13 @@ from .io import load, save
 from .random import seed
 from .tensor import Tensor, cat, enable_grad, is_grad_enabled, no_grad, ones, randn, stack, tensor, where, zeros
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml
+    __version__ = _metadata.version("glassnet")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Tensor", "cat", "default_dtype", "enable_grad", "functional", "get_num_threads", "gradcheck", "init",
+    "is_grad_enabled", "load", "nn", "no_grad", "ones", "optim", "randn", "save", "seed", "set_default_dtype",
+    "set_num_threads", "stack", "tensor", "where", "zeros", "__version__",
+]

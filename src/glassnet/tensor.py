@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,12 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor
+    data: np.ndarray
+    grad: np.ndarray | None
+    requires_grad: bool
+    _parents: tuple
+    _backward: Any
+    _op: str
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
@@ -497,7 +504,7 @@ def _normalize_axes(axis, ndim: int) -> tuple:
 def _topological_order(root: Tensor) -> list:
     """Nodes that lead to ``root`` (and require grad), parents before children."""
     order, seen = [], set()
-    stack = [(root, False)]
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if children_done:

@@ -292,7 +292,7 @@ class Network:
         nabla_b[-1] = delta.sum(axis=1, keepdims=True)
         nabla_w[-1] = np.dot(delta, activations[-2].T)
         # l = 2 is the second-last layer, as in the book (negative indices).
-        for l in range(2, self.num_layers):
+        for l in range(2, self.num_layers):  # noqa: E741 (the book's name)
             a = activations[-l]
             sp = a * (1 - a)  # sigma'(z) = sigma(z)(1 - sigma(z)), the same bits as sigmoid_prime(z)
             delta = np.dot(self.weights[-l + 1].T, delta) * sp

@@ -265,7 +265,8 @@ class Network:
         try:
             x, y = data
         except (TypeError, ValueError):
-            raise ValueError(f"network3.SGD: {name} must be a pair (x, y) of arrays, got {type(data).__name__}")
+            raise ValueError(f"network3.SGD: {name} must be a pair (x, y) of arrays, got {type(data).__name__}") \
+                from None
         x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
         n_in = self.layers[0].n_inputs
         if x.ndim != 2 or x.shape[1] != n_in or len(y) != len(x) or y.dtype.kind not in "iu":

@@ -8,3 +8,7 @@
 """
 
 from .registry import Check, Config, Experiment, Result, experiment, get, load_all, names, run_experiment
+
+__all__ = [
+    "Check", "Config", "Experiment", "Result", "experiment", "get", "load_all", "names", "run_experiment",
+]

@@ -70,7 +70,7 @@ def run(config):
     h = 1e-6
     probe = x[np.abs(x) > 1e-3]
     fd_error = 0.0
-    for name, fn in functions.items():
+    for fn in functions.values():
         _, analytic = _value_and_derivative(fn, probe)
         numeric = (fn(Tensor(probe + h)).data - fn(Tensor(probe - h)).data) / (2 * h)
         fd_error = max(fd_error, float(np.max(np.abs(analytic - numeric))))

@@ -106,8 +106,8 @@ def run(config):
     epochs = np.arange(config.epochs + 1)
     layers = speeds["sigmoid"].shape[1]
     for ax, label in zip(axes[0], NETS):
-        for l in range(layers):
-            ax.plot(epochs, speeds[label][:, l], "o-", ms=3, label=f"hidden layer {l + 1}")
+        for layer in range(layers):
+            ax.plot(epochs, speeds[label][:, layer], "o-", ms=3, label=f"hidden layer {layer + 1}")
         ax.set(yscale="log", title=f"{label}", xlabel="epoch (0 = at initialization)", ylabel="mean ‖δ‖ over examples")
         ax.legend(fontsize=7)
     ax = axes[0, 3]

@@ -58,7 +58,7 @@ def run(config):
         init.apply(model, generator=config.generator(1), **kwargs)
         start = unit_signatures(model).copy()
         opt = optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
-        losses = minimize(lambda: F.cross_entropy(model(xt), y), opt, config.steps)
+        losses = minimize(lambda model=model: F.cross_entropy(model(xt), y), opt, config.steps)
         with no_grad():
             accuracy = float(np.mean(model(xt).data.argmax(axis=1) == y))
         moved = float(np.abs(unit_signatures(model) - start).max())

@@ -19,7 +19,22 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """σ(x) = 1/(1+e^(−x)); σ′ = σ(1−σ), at most 0.25 (at x = 0)."""
+    """σ(x) = 1/(1+e^(−x)); σ′ = σ(1−σ), at most 0.25 (at x = 0).
+
+    Args:
+        x: a Tensor of any shape.
+
+    Shape:
+        - Output: ``x``'s shape, values in (0, 1).
+
+    Example:
+        >>> import glassnet
+        >>> import glassnet.functional as F
+        >>> x = glassnet.tensor([0.0, 10.0], requires_grad=True)
+        >>> F.sigmoid(x).sum().backward()
+        >>> float(x.grad[0]), float(x.grad[1]) < 1e-4  # σ′(0) = 0.25; σ′(10) ≈ 0: saturated
+        (0.25, True)
+    """
     y = _sigmoid(x.data)
     return Tensor._from_op(y, (x,), lambda g: (g * y * (1 - y),), "sigmoid")
 
@@ -32,7 +47,22 @@ def tanh(x: Tensor) -> Tensor:
 
 def relu(x: Tensor) -> Tensor:
     """max(0, x); the gradient is 1 where x > 0 and 0 elsewhere (a dead unit
-    with x ≤ 0 for every input never learns again)."""
+    with x ≤ 0 for every input never learns again).
+
+    Args:
+        x: a Tensor of any shape.
+
+    Shape:
+        - Output: ``x``'s shape.
+
+    Example:
+        >>> import glassnet
+        >>> import glassnet.functional as F
+        >>> x = glassnet.tensor([-1.0, 2.0], requires_grad=True)
+        >>> F.relu(x).sum().backward()
+        >>> x.grad
+        array([0., 1.], dtype=float32)
+    """
     xd = x.data
     return Tensor._from_op(np.maximum(xd, 0), (x,), lambda g: (g * (xd > 0),), "relu")
 
@@ -88,7 +118,21 @@ def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """p_i = e^(x_i − max x) / Σ_j e^(x_j − max x) (subtracting the max changes
     nothing mathematically and keeps e^(·) ≤ 1, so large logits cannot overflow).
-    Backward: dx = p ⊙ (g − Σ_j g_j p_j)."""
+    Backward: dx = p ⊙ (g − Σ_j g_j p_j).
+
+    Args:
+        x: logits, a Tensor of any shape.
+        axis: the axis that sums to 1 (default: the last).
+
+    Shape:
+        - Output: ``x``'s shape.
+
+    Example:
+        >>> import glassnet
+        >>> import glassnet.functional as F
+        >>> F.softmax(glassnet.tensor([1000.0, 1001.0]))  # no overflow
+        tensor([0.2689, 0.7311])
+    """
     xd = x.data
     e = np.exp(xd - xd.max(axis=axis, keepdims=True))
     p = e / e.sum(axis=axis, keepdims=True)

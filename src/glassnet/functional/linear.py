@@ -6,10 +6,32 @@ from ..tensor import Tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b.
+    """y = x Wᵀ + b, one graph node.
 
-    Shapes: x (N, in) or (..., in); W (out, in); b (out,); y (..., out).
     Backward: dx = g W, dW = gᵀ x (summed over leading axes), db = Σ_N g.
+
+    Args:
+        x: inputs.
+        weight: W.
+        bias: b, or None for y = x Wᵀ.
+
+    Shape:
+        - x: (N, in) or (..., in); W: (out, in); b: (out,).
+        - Output: (N, out) or (..., out).
+
+    Example:
+        >>> import numpy as np
+        >>> import glassnet
+        >>> import glassnet.functional as F
+        >>> x = glassnet.tensor(np.ones((2, 3), dtype=np.float32))
+        >>> w = glassnet.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+        >>> F.linear(x, w, glassnet.tensor([0.5, -0.5]))
+        tensor([[ 3.5, 11.5],
+                [ 3.5, 11.5]], requires_grad=True)
+        >>> F.linear(x, w).sum().backward()
+        >>> w.grad  # dW = gᵀ x with g = 1
+        array([[2., 2., 2.],
+               [2., 2., 2.]], dtype=float32)
     """
     xd, w = x.data, weight.data
     if xd.ndim == 0 or xd.shape[-1] != w.shape[1]:

@@ -4,3 +4,7 @@ from .cnn import book_cnn, spp_cnn
 from .mlp import mlp
 from .resnet import ResNet, plain_net, resnet_small
 from .textcnn import TextCNN
+
+__all__ = [
+    "ResNet", "TextCNN", "book_cnn", "mlp", "plain_net", "resnet_small", "spp_cnn",
+]

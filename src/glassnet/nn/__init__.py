@@ -14,3 +14,12 @@ from .conv1d import Conv1d
 from .embedding import Embedding
 from .residual import ResidualBlock
 from . import finetune
+
+__all__ = [
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+    "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "Embedding", "Flatten",
+    "GlobalAvgPool2d", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module",
+    "MultiMarginLoss", "NLLLoss", "PReLU", "Parameter", "QuadraticCost", "RReLU", "ReLU", "ResidualBlock",
+    "SVMLoss", "Sequential", "Sigmoid", "Softmax", "SpatialPyramidPool2d", "SyncBatchNorm", "Tanh",
+    "finetune", "register_function", "register_module", "registered_modules", "training_mode",
+]

@@ -11,28 +11,72 @@ from .module import Module, Parameter
 
 
 class Sigmoid(Module):
-    """σ(x) = 1/(1+e^(−x)) elementwise."""
+    """σ(x) = 1/(1+e^(−x)) elementwise; σ′ = σ(1−σ) ≤ 1/4, small where σ saturates.
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape, values in (0, 1).
+
+    Example:
+        >>> from glassnet import nn, tensor
+        >>> nn.Sigmoid()(tensor([0.0, 2.0]))
+        tensor([0.5   , 0.8808])
+    """
 
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    """tanh(x) = 2σ(2x) − 1 elementwise."""
+    """tanh(x) = 2σ(2x) − 1 elementwise; tanh′ = 1 − tanh².
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape, values in (−1, 1).
+
+    Example:
+        >>> from glassnet import nn, tensor
+        >>> nn.Tanh()(tensor([0.0, 1.0]))
+        tensor([0.    , 0.7616])
+    """
 
     def forward(self, x):
         return F.tanh(x)
 
 
 class ReLU(Module):
-    """max(0, x) elementwise."""
+    """max(0, x) elementwise; the gradient is 1 where x > 0, else 0 (a unit
+    whose input is ≤ 0 for every example is dead: it never learns again).
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape.
+
+    Example:
+        >>> from glassnet import nn, tensor
+        >>> nn.ReLU()(tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
 
     def forward(self, x):
         return F.relu(x)
 
 
 class LeakyReLU(Module):
-    """x for x > 0, ``negative_slope``·x otherwise."""
+    """x for x > 0, ``negative_slope``·x otherwise: no unit dies.
+
+    Args:
+        negative_slope: the slope a for x ≤ 0 (default 0.01).
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape.
+
+    Example:
+        >>> from glassnet import nn, tensor
+        >>> nn.LeakyReLU(0.1)(tensor([-2.0, 3.0]))
+        tensor([-0.2,  3. ])
+    """
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
@@ -80,7 +124,22 @@ class RReLU(Module):
 
 
 class Softmax(Module):
-    """Softmax along ``dim`` (default: the last axis), computed stably."""
+    """softmax(x)_j = e^(x_j − m) / Σ_k e^(x_k − m) along ``dim``, with m = max_k x_k
+    subtracted first: large logits do not overflow.
+
+    Args:
+        dim: the axis that sums to 1 (default: the last).
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape; every slice along ``dim`` is a distribution.
+
+    Example:
+        >>> from glassnet import nn, tensor
+        >>> nn.Softmax()(tensor([[1000.0, 1000.0], [0.0, 0.0]]))
+        tensor([[0.5, 0.5],
+                [0.5, 0.5]])
+    """
 
     def __init__(self, dim: int = -1):
         super().__init__()

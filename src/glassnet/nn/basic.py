@@ -10,7 +10,28 @@ from .module import Module
 
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p``
-    and scale the survivors by 1/(1 − p); in evaluation, the identity."""
+    and scale the survivors by 1/(1 − p), so the expected value is unchanged;
+    in evaluation, the identity (nothing to rescale at test time).
+
+    Args:
+        p: the probability of dropping an element, in [0, 1).
+        generator: the ``numpy.random.Generator`` the masks come from (default:
+            glassnet's global one); checkpoints save its state.
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import nn, tensor
+        >>> drop = nn.Dropout(0.5, generator=np.random.default_rng(0))
+        >>> y = drop(tensor(np.ones(1000)))
+        >>> sorted(set(y.data.tolist())), bool(abs(y.data.mean() - 1) < 0.1)
+        ([0.0, 2.0], True)
+        >>> drop.eval()(tensor([1.0, 2.0]))
+        tensor([1., 2.])
+    """
 
     def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None):
         super().__init__()
@@ -26,8 +47,22 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    """Merge axes ``start_dim`` … ``end_dim`` into one: (N, C, H, W) → (N, C·H·W)
-    with the defaults."""
+    """Merge axes ``start_dim`` … ``end_dim`` into one.
+
+    Args:
+        start_dim: the first axis merged (default 1: keep the batch axis).
+        end_dim: the last axis merged (default −1).
+
+    Shape:
+        - Input: (N, C, H, W) with the defaults.
+        - Output: (N, C·H·W).
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> nn.Flatten()(Tensor(np.zeros((2, 3, 4, 4)))).shape
+        (2, 48)
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()

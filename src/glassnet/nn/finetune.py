@@ -80,8 +80,8 @@ def layerwise_param_groups(model: Module, lrs: dict, default_lr: float) -> list[
     list to any optimizer: ``SGD(layerwise_param_groups(...), lr=...)``.
     """
     _select(model, list(lrs), "layerwise_param_groups")  # every prefix must match something
-    by_prefix = {prefix: [] for prefix in lrs}
-    rest = []
+    by_prefix: dict[str, list] = {prefix: [] for prefix in lrs}
+    rest: list = []
     for name, p in model.named_parameters():
         hits = [prefix for prefix in lrs if _matches(name, prefix)]
         (by_prefix[max(hits, key=len)] if hits else rest).append(p)

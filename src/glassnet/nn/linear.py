@@ -13,10 +13,30 @@ from .module import Module, Parameter
 
 
 class Linear(Module):
-    """y = x Wᵀ + b with W of shape (out_features, in_features).
+    """The affine map y = x Wᵀ + b, with W of shape (out_features, in_features).
 
     Initialised as in PyTorch: W, b ~ U(−1/√in, 1/√in). Use ``glassnet.init``
     for the curriculum's other schemes.
+
+    Args:
+        in_features: size of each input example.
+        out_features: size of each output example.
+        bias: learn the additive b (default True).
+        dtype: of the parameters (default: glassnet's default dtype, float32).
+        generator: the ``numpy.random.Generator`` the initial values come from.
+
+    Shape:
+        - Input: (N, in_features), or (..., in_features).
+        - Output: (N, out_features), or (..., out_features).
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> layer = nn.Linear(3, 2)
+        >>> layer(Tensor(np.ones((4, 3), dtype=np.float32))).shape
+        (4, 2)
+        >>> layer.weight.shape, layer.bias.shape
+        ((2, 3), (2,))
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,

@@ -122,6 +122,12 @@ class Module:
     the model's architecture as JSON and rebuilds it with :meth:`from_config`."""
 
     _registry_name: str | None = None
+    # set in __new__ / __init__ (declared here for type checkers; no class attributes)
+    _init_args: tuple
+    _parameters: OrderedDict[str, Parameter]
+    _buffers: OrderedDict[str, bool]
+    _modules: OrderedDict[str, Module]
+    training: bool
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -24,6 +24,10 @@ class _BatchNorm(Module):
     _input_axes: tuple = ()  # the accepted numbers of input axes
     _input_form: str = ""
 
+    running_mean: np.ndarray | None
+    running_var: np.ndarray | None
+    num_batches_tracked: np.ndarray | None
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=None):
         super().__init__()
@@ -40,7 +44,7 @@ class _BatchNorm(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
+        if self.running_mean is not None and self.running_var is not None and self.num_batches_tracked is not None:
             self.running_mean[...] = 0
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0

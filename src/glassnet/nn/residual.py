@@ -38,6 +38,7 @@ class ResidualBlock(Module):
         self.bn1 = BatchNorm2d(out_channels, dtype=dtype)
         self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, dtype=dtype, generator=generator)
         self.bn2 = BatchNorm2d(out_channels, dtype=dtype)
+        self.shortcut: Sequential | None
         if self.residual and (stride != 1 or in_channels != out_channels):
             self.shortcut = Sequential(Conv2d(in_channels, out_channels, 1, stride, bias=False, dtype=dtype,
                                               generator=generator), BatchNorm2d(out_channels, dtype=dtype))

@@ -45,7 +45,7 @@ def summarize(model, input_shape: tuple, dtype=None) -> str:
         with training_mode(model, False), no_grad():
             model(Tensor(np.zeros(tuple(input_shape), dtype=dtype)))
     finally:
-        for name, module in shown:
+        for _, module in shown:
             object.__delattr__(module, "forward")
 
     # The whole model's own row comes last in call order; keep it only if it

@@ -24,6 +24,7 @@ class _Scheduler:
     """What every schedule shares: the optimizer, the last rates, and saving."""
 
     optimizer: Optimizer
+    _last_lr: list
     per_batch = False  # True: step after every mini-batch, not every epoch
 
     def _check_optimizer(self, optimizer) -> None:
@@ -456,7 +457,7 @@ class ReduceLROnPlateau(_Scheduler):
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
-        self.best = None  # no metric seen yet
+        self.best: float | None = None  # no metric seen yet
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.last_epoch = 0

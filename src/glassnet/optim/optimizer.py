@@ -27,7 +27,7 @@ class Optimizer:
         if not isinstance(params[0], dict):
             params = [{"params": params}]
         self.defaults.setdefault("maximize", False)
-        self.param_groups = []
+        self.param_groups: list[dict] = []
         for group in params:
             self.add_param_group(group)
         self.state: dict[int, dict] = {}
