@@ -12,6 +12,7 @@ import importlib
 import sys
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
 
 
 def build_parser() -> argparse.ArgumentParser:
