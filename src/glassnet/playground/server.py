@@ -37,7 +37,8 @@ from .session import Session
 STATIC = Path(__file__).parent / "static"
 COMPUTE_LOCK = threading.Lock()  # glassnet's no_grad() switch is global: one session computes at a time
 FRAME_INTERVAL = 1 / 30          # at most 30 frames per second
-TRAIN_SLICE = 0.03               # seconds of training between two frames while playing
+TARGET_FRAME_TIME = 1 / 15       # while playing: training gets what a frame leaves of 1/15 s ...
+MIN_TRAIN_SLICE = 0.01           # ... but at least 10 ms between two frames
 STEPS_PER_SECOND = {1: 2, 2: 10, 3: 50, 4: 250, 5: 1000, 6: None}  # speed → cap (None: no cap)
 
 
@@ -61,6 +62,7 @@ class Runner(threading.Thread):
         self.dirty = False
         self.frames = 0
         self.next_step_at = 0.0
+        self.frame_seconds = 0.01  # a running average of what a frame costs
 
     # called from other threads
     def submit(self, command: dict) -> None:
@@ -69,9 +71,14 @@ class Runner(threading.Thread):
     def frame_sent(self) -> None:
         self.frame_free.set()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the thread to end (it does within one training slice); returns at once."""
         self.stopping.set()
         self.commands.put({"type": "_wake"})
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread and wait for it (at most ``timeout`` seconds)."""
+        self.request_stop()
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout)
 
@@ -175,14 +182,14 @@ class Runner(threading.Thread):
         self.dirty = True
 
     def _train_slice(self) -> None:
-        """Train for up to TRAIN_SLICE seconds (or until a command arrives), at most ``cap``
-        steps per second at the slower speeds."""
+        """Train until the next frame is due (or a command arrives), at most ``cap`` steps per
+        second at the slower speeds."""
         cap = STEPS_PER_SECOND[self.speed]
         now = time.perf_counter()
         if cap is not None and now < self.next_step_at:
             time.sleep(min(self.next_step_at - now, 0.02))
             return
-        deadline = now + TRAIN_SLICE
+        deadline = now + max(MIN_TRAIN_SLICE, TARGET_FRAME_TIME - self.frame_seconds)
         with COMPUTE_LOCK, np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
             while now < deadline and self.commands.empty():
                 if cap is not None and now < self.next_step_at:
@@ -200,8 +207,11 @@ class Runner(threading.Thread):
                 now = time.perf_counter()
 
     def _send_frame(self) -> None:
+        start, cpu = time.perf_counter(), time.thread_time()
         with COMPUTE_LOCK:
             frame = self.session.frame()
+        self.frame_seconds = 0.8 * self.frame_seconds + 0.2 * (time.perf_counter() - start)
+        frame["render_cpu_ms"] = round(1e3 * (time.thread_time() - cpu), 2)  # this thread's CPU time for it
         frame["playing"] = self.playing
         self.frame_free.clear()
         self.dirty = self.playing
@@ -218,7 +228,14 @@ async def session_stream(websocket: WebSocket) -> None:
     await websocket.accept()
     loop = asyncio.get_running_loop()
     outbox: asyncio.Queue = asyncio.Queue()
-    runner = Runner(lambda message: loop.call_soon_threadsafe(outbox.put_nowait, message))
+
+    def post(message: dict) -> None:  # called from the runner thread
+        try:
+            loop.call_soon_threadsafe(outbox.put_nowait, message)
+        except RuntimeError:  # the event loop is gone (server stopping): nobody is listening any more
+            runner.request_stop()
+
+    runner = Runner(post)
     runners = websocket.app.state.runners
     runners.add(runner)
     runner.start()
@@ -245,10 +262,11 @@ async def session_stream(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        runner.request_stop()  # first, without awaiting: this code may be running under cancellation
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
-        await asyncio.to_thread(runner.stop)
+            await asyncio.to_thread(runner.join, 5.0)
         runners.discard(runner)
 
 

@@ -64,8 +64,9 @@ def b64(array: np.ndarray) -> str:
 def to_unit_bytes(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``values`` mapped linearly from [low, high] to 0..255 (uint8); NaN becomes the middle."""
     scale = 255.0 / (high - low) if high > low else 0.0
-    mapped = np.nan_to_num((np.asarray(values, dtype=np.float64) - low) * scale, nan=127.5)
-    return np.clip(np.rint(mapped), 0, 255).astype(np.uint8)
+    mapped = (values - low) * scale + 0.5
+    mapped[np.isnan(mapped)] = 128.0
+    return np.clip(mapped, 0, 255).astype(np.uint8)
 
 
 class Session:
@@ -261,7 +262,7 @@ class Session:
                  "batch_loss": _finite(self.last_loss),
                  "train_loss": _finite(train_loss), "test_loss": _finite(test_loss),
                  "train_accuracy": _finite(train_acc), "test_accuracy": _finite(test_acc),
-                 "history": [[_finite(v) for v in row] for row in self.history],
+                 "history": [[row[0]] + [_finite(float(f"{v:.4g}")) for v in row[1:]] for row in self.history],
                  "regions": b64(to_unit_bytes(probs.T.reshape(-1), 0.0, 1.0)),
                  "weights": [{"w": _rounded(m.weight.data), "b": _rounded(m.bias.data)} for m in self.linears],
                  "layers": [], "warps": []}
@@ -296,7 +297,7 @@ class Session:
         quantized = to_unit_bytes(np.moveaxis(maps / scale, 2, 0).reshape(-1), -1.0, 1.0)
         a, z, dz = train_layer["a"], train_layer["z"], train_layer["dz"]
         view = {"activation": act, "maps": b64(quantized), "scale": _rounded(scale), "map_size": g,
-                "a_hist": _histogram(a), "grad_hist": _histogram(dz),
+                "a_hist": _histogram(a), "grad_hist": _histogram(dz, symmetric=True),
                 "dead": _dead(act, z).tolist(), "saturated": _saturated(act, a).tolist(),
                 "grad_rms": _finite(np.sqrt(np.mean(dz.astype(np.float64) ** 2)))}
         if isinstance(nonlinearity, nn.PReLU):  # the learned slopes a of a·z for z < 0
@@ -345,19 +346,26 @@ def _rounded(array: np.ndarray, decimals: int = 5) -> list:
     return np.where(np.isfinite(values), values, None).tolist()
 
 
-def _histogram(values: np.ndarray) -> dict:
-    """HIST_BINS counts of the nonzero finite values between their min and max, and the share of
-    values that are exactly 0 (ReLU's inactive units: a spike that would flatten every other bar)."""
-    finite = values[np.isfinite(values)].astype(np.float64)
-    nonzero = finite[finite != 0]
-    zeros = 1.0 - nonzero.size / finite.size if finite.size else 0.0
+def _histogram(values: np.ndarray, symmetric: bool = False) -> dict:
+    """HIST_BINS counts of the nonzero finite values over their 1st to 99th percentile (the rarer
+    outliers land in the end bins; ``symmetric``: over ±the 99th percentile of |value|, so the
+    balance of signs shows), and the share of values that are exactly 0 (ReLU's inactive units:
+    a spike that would flatten every other bar)."""
+    flat = values.ravel()
+    finite = flat[np.isfinite(flat)]
+    nonzero = np.sort(finite[finite != 0])
+    zeros = round(1.0 - nonzero.size / finite.size, 4) if finite.size else 0.0
     if nonzero.size == 0:
         return {"low": 0.0, "high": 0.0, "counts": [0] * HIST_BINS, "zeros": zeros}
-    low, high = float(nonzero.min()), float(nonzero.max())
+    if symmetric:
+        high = float(np.sort(np.abs(nonzero))[int(0.99 * (nonzero.size - 1))])
+        low = -high
+    else:
+        low, high = float(nonzero[int(0.01 * (nonzero.size - 1))]), float(nonzero[int(0.99 * (nonzero.size - 1))])
     if high - low < 1e-12:
         low, high = low - 0.5, high + 0.5
-    counts, _ = np.histogram(nonzero, bins=HIST_BINS, range=(low, high))
-    return {"low": low, "high": high, "counts": counts.tolist(), "zeros": round(zeros, 4)}
+    bins = np.clip(((nonzero - low) * (HIST_BINS / (high - low))).astype(np.int64), 0, HIST_BINS - 1)
+    return {"low": low, "high": high, "counts": np.bincount(bins, minlength=HIST_BINS).tolist(), "zeros": zeros}
 
 
 def _dead(activation: str, z: np.ndarray) -> np.ndarray:

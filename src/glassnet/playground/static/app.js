@@ -175,7 +175,8 @@ function render() {
     const start = performance.now();
     drawDecision(); drawNetwork(); drawCurves(); drawLayerStats(); drawWarp();
     drawn++;
-    window.glassnetDrawMs = performance.now() - start;  // for the speed measurement
+    window.glassnetDrawMs = performance.now() - start;  // for benchmarks/playground_speed.py
+    window.glassnetServerMs = frame.render_cpu_ms;
   }
   const now = performance.now();
   if (now - lastFpsTime >= 1000) {
@@ -185,8 +186,7 @@ function render() {
   requestAnimationFrame(render);
 }
 function regionImage() {  // the decision regions: class colours weighted by probability, paler when unsure
-  const g = setup.grid, k = setup.classes, p = bytes(frame.regions);
-  const img = new ImageData(g, g);
+  const g = setup.grid, k = setup.classes, p = regionBytes(), entry = scratchCanvas("r", g), img = entry.img;
   for (let i = 0; i < g * g; i++) {
     let r = 0, gr = 0, b = 0, top = 0;
     for (let c = 0; c < k; c++) {
@@ -197,7 +197,7 @@ function regionImage() {  // the decision regions: class colours weighted by pro
     img.data[4 * i] = 255 + (r - 255) * mix; img.data[4 * i + 1] = 255 + (gr - 255) * mix;
     img.data[4 * i + 2] = 255 + (b - 255) * mix; img.data[4 * i + 3] = 255;
   }
-  return img;
+  return finish(entry);
 }
 function imageCanvas(img) {
   const c = document.createElement("canvas"); c.width = img.width; c.height = img.height;
@@ -218,7 +218,7 @@ function drawPoints(ctx, xs, ys, size, test) {
 function drawDecision() {
   const cv = $("decision"), ctx = cv.getContext("2d"), size = cv.width;
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(imageCanvas(regionImage()), 0, 0, size, size);
+  ctx.drawImage(regionImage(), 0, 0, size, size);
   drawPoints(ctx, setup.trainX, setup.trainY, size, false);
   if ($("show-test").checked) drawPoints(ctx, setup.testX, setup.testY, size, true);
   const [x0, x1, y0, y1] = setup.bounds;
@@ -241,33 +241,48 @@ function layoutNetwork() {
     }
   });
 }
+const scratch = new Map();  // reused canvases and pixel buffers, one per size
+function scratchCanvas(key, g) {
+  let entry = scratch.get(key);
+  if (!entry || entry.img.width !== g) {
+    const canvas = document.createElement("canvas"); canvas.width = g; canvas.height = g;
+    entry = {canvas, img: new ImageData(g, g)}; scratch.set(key, entry);
+  }
+  return entry;
+}
+function decoded(lv) { if (!lv.bytes) lv.bytes = bytes(lv.maps); return lv.bytes; }
+function regionBytes() { if (!frame.regionBytes) frame.regionBytes = bytes(frame.regions); return frame.regionBytes; }
+function finish(entry) { entry.canvas.getContext("2d").putImageData(entry.img, 0, 0); return entry.canvas; }
 function neuronImage(layer, unit) {
-  const lv = frame.layers[layer], g = lv.map_size, q = bytes(lv.maps), img = new ImageData(g, g);
+  const lv = frame.layers[layer], g = lv.map_size, q = decoded(lv), entry = scratchCanvas("n", g), img = entry.img;
   const off = unit * g * g;
   for (let i = 0; i < g * g; i++) {
     const [r, gg, b] = valueColor(q[off + i] / 127.5 - 1);
     img.data[4 * i] = r; img.data[4 * i + 1] = gg; img.data[4 * i + 2] = b; img.data[4 * i + 3] = 255;
   }
-  return imageCanvas(img);
+  return finish(entry);
 }
+const inputImages = [];
 function inputImage(axis) {
+  if (inputImages[axis]) return inputImages[axis];
   const g = 32, img = new ImageData(g, g);
   for (let r = 0; r < g; r++) for (let c = 0; c < g; c++) {
     const v = axis === 0 ? (2 * c / (g - 1) - 1) : (1 - 2 * r / (g - 1));
     const [R, G, B] = valueColor(v), i = r * g + c;
     img.data[4 * i] = R; img.data[4 * i + 1] = G; img.data[4 * i + 2] = B; img.data[4 * i + 3] = 255;
   }
-  return imageCanvas(img);
+  inputImages[axis] = imageCanvas(img);
+  return inputImages[axis];
 }
 function outputImage(unit) {
-  const g = setup.grid, k = setup.classes, p = bytes(frame.regions), img = new ImageData(g, g);
+  const g = setup.grid, p = regionBytes(), entry = scratchCanvas("o", g), img = entry.img;
   const cls = setup.layers[setup.layers.length - 1] === 1 ? 1 : unit, col = CLASS_RGB[cls];
   for (let i = 0; i < g * g; i++) {
     const t = p[cls * g * g + i] / 255;
     img.data[4 * i] = 255 + (col[0] - 255) * t; img.data[4 * i + 1] = 255 + (col[1] - 255) * t;
     img.data[4 * i + 2] = 255 + (col[2] - 255) * t; img.data[4 * i + 3] = 255;
   }
-  return imageCanvas(img);
+  return finish(entry);
 }
 function drawNetwork() {
   const cv = $("network"), ctx = cv.getContext("2d");
@@ -380,6 +395,7 @@ function drawWarp() {
   const cv = $("warp"), ctx = cv.getContext("2d"), W = cv.width;
   ctx.clearRect(0, 0, W, W);
   $("warp-hint").hidden = frame.warps.length > 0;
+  cv.hidden = frame.warps.length === 0;
   if (!frame.warps.length) return;
   const wp = frame.warps[0], lines = floats(wp.lines), pts = floats(wp.points);
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
