@@ -19,6 +19,8 @@ import os
 import shutil
 import socket
 import statistics
+
+import psutil
 import subprocess
 import sys
 import tempfile
@@ -53,7 +55,18 @@ def read(driver, testid: str) -> str:
     return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]').text
 
 
-def run_seed(driver, base: str, seed: int, watch: float) -> dict:
+def cpu_seconds(processes) -> float:
+    total = 0.0
+    for p in processes:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_seed(driver, base: str, seed: int, watch: float, server_pid: int) -> dict:
     driver.get(base + URL.format(seed=seed))
     deadline = time.time() + 30
     while read(driver, "step-count") != "0" or read(driver, "train-accuracy") in ("", "–"):
@@ -72,6 +85,10 @@ def run_seed(driver, base: str, seed: int, watch: float) -> dict:
     steps_at_95 = int(read(driver, "step-count"))
     fps = []
     draw_ms, server_ms = [], []
+    browser = psutil.Process(driver.service.process.pid).children(recursive=True)
+    server = [psutil.Process(server_pid)]
+    frames0 = driver.execute_script("return window.glassnetFramesDrawn || 0")
+    cpu0, wall0 = (cpu_seconds(browser), cpu_seconds(server)), time.perf_counter()
     end = time.perf_counter() + watch
     time.sleep(1.05)
     while time.perf_counter() < end:
@@ -79,7 +96,12 @@ def run_seed(driver, base: str, seed: int, watch: float) -> dict:
         draw_ms.append(driver.execute_script("return window.glassnetDrawMs || 0"))
         server_ms.append(driver.execute_script("return window.glassnetServerMs || 0"))
         time.sleep(1.0)
-    return {"seed": seed, "seconds_to_95": reached, "steps_to_95": steps_at_95, "fps": fps,
+    frames = driver.execute_script("return window.glassnetFramesDrawn || 0") - frames0
+    wall = time.perf_counter() - wall0
+    browser_cpu, server_cpu = cpu_seconds(browser) - cpu0[0], cpu_seconds(server) - cpu0[1]
+    return {"seed": seed, "seconds_to_95": reached, "frames": frames, "wall": wall,
+            "browser_cpu_ms": 1e3 * browser_cpu / max(frames, 1), "browser_cores": browser_cpu / wall,
+            "server_cores": server_cpu / wall, "steps_to_95": steps_at_95, "fps": fps,
             "draw_ms": statistics.median(draw_ms) if draw_ms else float("nan"),
             "server_ms": statistics.median(server_ms) if server_ms else float("nan"),
             "final_accuracy": read(driver, "train-accuracy")}
@@ -96,7 +118,7 @@ def main() -> int:
     server.stdout.readline()  # the URL line: the server is up
     driver, profile = start_browser()
     try:
-        rows = [run_seed(driver, f"http://127.0.0.1:{port}", seed, args.watch) for seed in args.seeds]
+        rows = [run_seed(driver, f"http://127.0.0.1:{port}", seed, args.watch, server.pid) for seed in args.seeds]
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
@@ -106,13 +128,16 @@ def main() -> int:
     print(f"playground speed, {os.cpu_count()} CPUs, load average {load[0]:.1f} during the run "
           f"(a machine shared with other jobs: timings are contended)")
     print(f"{'seed':>4}  {'s to 95%':>8}  {'steps':>6}  {'views/s median':>14}  {'views/s min':>11}  "
-          f"{'page ms':>7}  {'server ms':>9}  final")
+          f"{'page ms':>7}  {'server ms':>9}  {'browser CPU ms':>14}  {'cores: browser':>14}  {'server':>6}  final")
     for r in rows:
         t = f"{r['seconds_to_95']:.1f}" if r["seconds_to_95"] is not None else "never"
         print(f"{r['seed']:>4}  {t:>8}  {r['steps_to_95']:>6}  {statistics.median(r['fps']):>14.1f}  "
-              f"{min(r['fps']):>11.1f}  {r['draw_ms']:>7.1f}  {r['server_ms']:>9.1f}  {r['final_accuracy']}")
+              f"{min(r['fps']):>11.1f}  {r['draw_ms']:>7.1f}  {r['server_ms']:>9.1f}  {r['browser_cpu_ms']:>14.1f}  "
+              f"{r['browser_cores']:>14.2f}  {r['server_cores']:>6.2f}  {r['final_accuracy']}")
     print("views/s: frames received and drawn per second, the page's own read-out; page ms: wall time to draw "
-          "one frame in the page; server ms: CPU time of the server thread to render one frame (medians)")
+          "one frame in the page; server ms: CPU time of the server thread to render one frame (medians);\n"
+          "browser CPU ms: CPU time of all chromium processes per frame drawn; cores: the share of a core each "
+          "side got while training (the server trains in the time frames leave, so it takes a core when it can)")
     return 0
 
 

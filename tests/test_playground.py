@@ -318,3 +318,12 @@ def test_ctrl_c_stops_the_server_and_its_training_threads():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_command_line(capsys):
+    from glassnet.cli.main import main
+    with pytest.raises(SystemExit):
+        main(["playground", "--help"])
+    assert "--no-browser" in capsys.readouterr().out
+    assert main(["playground", "--port", "70000", "--no-browser"]) == 1
+    assert "--port must be from 1 to 65535, got 70000" in capsys.readouterr().err

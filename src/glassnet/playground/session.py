@@ -348,8 +348,8 @@ def _rounded(array: np.ndarray, decimals: int = 5) -> list:
 
 def _histogram(values: np.ndarray, symmetric: bool = False) -> dict:
     """HIST_BINS counts of the nonzero finite values over their 1st to 99th percentile (the rarer
-    outliers land in the end bins; ``symmetric``: over ±the 99th percentile of |value|, so the
-    balance of signs shows), and the share of values that are exactly 0 (ReLU's inactive units:
+    outliers land in the end bins; ``symmetric``: over ±the 95th percentile of |value|, so the
+    balance of signs shows and heavy tails do not squash the bulk), and the share of values that are exactly 0 (ReLU's inactive units:
     a spike that would flatten every other bar)."""
     flat = values.ravel()
     finite = flat[np.isfinite(flat)]
@@ -358,7 +358,7 @@ def _histogram(values: np.ndarray, symmetric: bool = False) -> dict:
     if nonzero.size == 0:
         return {"low": 0.0, "high": 0.0, "counts": [0] * HIST_BINS, "zeros": zeros}
     if symmetric:
-        high = float(np.sort(np.abs(nonzero))[int(0.99 * (nonzero.size - 1))])
+        high = float(np.sort(np.abs(nonzero))[int(0.95 * (nonzero.size - 1))])
         low = -high
     else:
         low, high = float(nonzero[int(0.01 * (nonzero.size - 1))]), float(nonzero[int(0.99 * (nonzero.size - 1))])

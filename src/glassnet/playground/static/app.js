@@ -176,6 +176,7 @@ function render() {
     drawDecision(); drawNetwork(); drawCurves(); drawLayerStats(); drawWarp();
     drawn++;
     window.glassnetDrawMs = performance.now() - start;  // for benchmarks/playground_speed.py
+    window.glassnetFramesDrawn = (window.glassnetFramesDrawn || 0) + 1;
     window.glassnetServerMs = frame.render_cpu_ms;
   }
   const now = performance.now();
