@@ -19,13 +19,12 @@ import os
 import shutil
 import socket
 import statistics
-
-import psutil
 import subprocess
 import sys
 import tempfile
 import time
 
+import psutil
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 

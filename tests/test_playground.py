@@ -327,3 +327,15 @@ def test_the_command_line(capsys):
     assert "--no-browser" in capsys.readouterr().out
     assert main(["playground", "--port", "70000", "--no-browser"]) == 1
     assert "--port must be from 1 to 65535, got 70000" in capsys.readouterr().err
+
+
+def test_make_blobs_puts_one_gaussian_per_class_on_the_unit_circle():
+    from glassnet.data import make_blobs
+    x, y = make_blobs(3000, centers=3, std=0.1, generator=np.random.default_rng(0))
+    assert x.shape == (3000, 2) and x.dtype == np.float32 and np.bincount(y).tolist() == [1000] * 3
+    for k in range(3):
+        mean = x[y == k].mean(axis=0)
+        np.testing.assert_allclose(mean, [np.cos(2 * np.pi * k / 3), np.sin(2 * np.pi * k / 3)], atol=0.02)
+        np.testing.assert_allclose(x[y == k].std(axis=0), 0.1, rtol=0.1)
+    again, _ = make_blobs(3000, centers=3, std=0.1, generator=np.random.default_rng(0))
+    assert np.array_equal(x, again)

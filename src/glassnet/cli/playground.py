@@ -26,9 +26,10 @@ def run(args) -> int:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be from 1 to 65535, got {args.port}")
     try:
-        from ..playground import serve
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
+
+        from ..playground import serve
     except ImportError as e:
         raise OSError(f"the playground needs Starlette and uvicorn: pip install 'glassnet[playground]' ({e})") from None
     return serve(args.host, args.port, open_browser=not args.no_browser)

@@ -14,6 +14,8 @@ from .config import Config, ConfigError, parse
 from .datasets import CSVError, parse_csv
 from .session import Session
 
+__all__ = ["CSVError", "Config", "ConfigError", "Session", "create_app", "parse", "parse_csv", "serve"]
+
 
 def create_app():
     """The ASGI app (imports Starlette only when asked for)."""

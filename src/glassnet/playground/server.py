@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from starlette.applications import Starlette
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -30,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import config as config_module
-from .datasets import CSVError, parse_csv
+from .datasets import parse_csv
 from .export import python_script
 from .session import Session
 
