@@ -3,8 +3,10 @@
 
     python3 bootstrap.py train   # venv + package + Fashion-MNIST, then `glassnet train` -> runs/default/
     python3 bootstrap.py test    # venv + package + test tools (PyTorch CPU for oracle tests), then pytest
+    python3 bootstrap.py docs    # venv + package + mkdocs, then `mkdocs build --strict` -> site/
 
-Extra arguments after the command go to `glassnet train` or to pytest. The
+Extra arguments after the command go to `glassnet train`, to pytest or to mkdocs
+(e.g. `python3 bootstrap.py docs serve`). The
 virtual environment lives in .venv/ next to this file; set GLASSNET_VENV to put
 it elsewhere. Only the standard library is used here, because nothing else is
 installed yet.
@@ -113,8 +115,15 @@ def test(args: list[str]) -> int:
     return run(PYTHON, "-m", "pytest", "-q", *(args or ["-n", "2", "tests"]), check=False)
 
 
+def docs(args: list[str]) -> int:
+    ensure_package("[docs]")
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # mkdocs-material's notice about a future MkDocs 2
+    os.environ.setdefault("DISABLE_MKDOCS_2_WARNING", "true")
+    return run(BIN / "mkdocs", *(args or ["build", "--strict"]), check=False)
+
+
 def main() -> int:
-    commands = {"train": train, "test": test}
+    commands = {"train": train, "test": test, "docs": docs}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
