@@ -160,7 +160,7 @@ def main(argv=None):
     parser.add_argument("--eta", type=float, default=0.1)
     parser.add_argument("--lmbda", type=float, default=5.0)
     parser.add_argument("--mini-batch-size", type=int, default=10)
-    parser.add_argument("--floor", type=float, default=0.88, help="test accuracy the issue asks for (default 0.88)")
+    parser.add_argument("--floor", type=float, default=0.88, help="the test-accuracy floor from the README (default 0.88)")
     parser.add_argument("--out", default=None, help="write the results as JSON to this path")
     args = parser.parse_args(argv)
     if args.patience < 1 or args.eta_divisor <= 1:

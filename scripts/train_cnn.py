@@ -57,7 +57,7 @@ def main(argv=None):
     parser.add_argument("--spp-levels", default="1,2,4")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="train on only this many images (a quick look)")
-    parser.add_argument("--floor", type=float, default=0.91, help="test accuracy the issue asks of the book CNN")
+    parser.add_argument("--floor", type=float, default=0.91, help="the book CNN's test-accuracy floor from the README")
     parser.add_argument("--out", default=None, help="write the results as JSON to this path")
     args = parser.parse_args(argv)
 

@@ -61,7 +61,7 @@ def main(argv=None):
     parser.add_argument("--shift", type=int, default=2, help="random shift in pixels (0: no augmentation)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="train on only this many images (a quick look)")
-    parser.add_argument("--floor", type=float, default=0.93, help="test accuracy the issue asks for")
+    parser.add_argument("--floor", type=float, default=0.93, help="the test-accuracy floor the README states")
     parser.add_argument("--out", default=None, help="write the results as JSON to this path")
     parser.add_argument("--save", default=None, help="save the trained model (glassnet.save) to this path")
     args = parser.parse_args(argv)

@@ -120,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--sg-epochs", type=int, default=5, help="skip-gram epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="use only this many snippets (a quick look)")
-    parser.add_argument("--floor", type=float, default=0.74, help="accuracy the issue asks of CNN-rand")
+    parser.add_argument("--floor", type=float, default=0.74, help="CNN-rand's test-accuracy floor from the README")
     parser.add_argument("--out", default=None, help="write the results as JSON to this path")
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",")]

@@ -26,8 +26,8 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 
     Backward: dW₂ = (Xᵀ G)ᵀ, db = Σ_{n,t} g, dX = G W₂, folded back into dx by
     adding each of the k taps' (N, T, C) slab to its shifted positions (a loop
     over the k kernel taps, not over positions); dx comes back as an (N, C, L)
-    view of an (N, L, C) array. (Xᵀ G rather than Gᵀ X: OpenBLAS is 4–5×
-    slower at the second form for these shapes on this machine.)
+    view of an (N, L, C) array. (Xᵀ G rather than Gᵀ X: OpenBLAS is much slower
+    at the second form for these shapes; see benchmarks/README.md.)
     """
     xd, w = x.data, weight.data
     if xd.ndim != 3 or w.ndim != 3 or xd.shape[1] != w.shape[1]:
