@@ -4,6 +4,7 @@
     python3 bootstrap.py train   # venv + package + Fashion-MNIST, then `glassnet train` -> runs/default/
     python3 bootstrap.py test    # venv + package + test tools (PyTorch CPU for oracle tests), then pytest
     python3 bootstrap.py docs    # venv + package + mkdocs, then `mkdocs build --strict` -> site/
+    python3 bootstrap.py lint    # venv + ruff + mypy, then `ruff check` and `mypy` ([tool.ruff], [tool.mypy])
 
 Extra arguments after the command go to `glassnet train`, to pytest or to mkdocs
 (e.g. `python3 bootstrap.py docs serve`). The
@@ -122,8 +123,14 @@ def docs(args: list[str]) -> int:
     return run(BIN / "mkdocs", *(args or ["build", "--strict"]), check=False)
 
 
+def lint(args: list[str]) -> int:
+    ensure_package("[lint]")
+    ruff = run(BIN / "ruff", "check", *(args or ["src", "tests", "scripts", "benchmarks", "docs"]), check=False)
+    return run(BIN / "mypy", check=False) or ruff
+
+
 def main() -> int:
-    commands = {"train": train, "test": test, "docs": docs}
+    commands = {"train": train, "test": test, "docs": docs, "lint": lint}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
