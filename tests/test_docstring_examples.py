@@ -15,6 +15,8 @@ MODULES = [
     "glassnet.nn.linear",
     "glassnet.nn.activation",
     "glassnet.nn.basic",
+    "glassnet.nn.normalization",
+    "glassnet.nn.embedding",
     "glassnet.functional.activations",
     "glassnet.functional.linear",
 ]

@@ -19,6 +19,29 @@ class Embedding(Module):
     constant (``weight.requires_grad = False``). Both follow PyTorch's
     constructor; ``from_pretrained`` is the public way to use them.
 
+    Args:
+        num_embeddings: V, the number of ids (rows).
+        embedding_dim: d, the length of each vector.
+        padding_idx: an id whose row stays zero.
+        dtype: of the table.
+        generator: the ``numpy.random.Generator`` of the initial values.
+
+    Shape:
+        - Input: integer ids of any shape (...), e.g. (N, L) sentences.
+        - Output: (..., d).
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> table = np.arange(12, dtype=np.float32).reshape(4, 3)
+        >>> emb = nn.Embedding.from_pretrained(table, freeze=False)
+        >>> out = emb(Tensor(np.array([[1, 3, 1]])))
+        >>> out.shape
+        (1, 3, 3)
+        >>> out.sum().backward()
+        >>> emb.weight.grad[:, 0]  # id 1 was looked up twice, id 3 once
+        array([0., 2., 0., 1.], dtype=float32)
+
     The gradient of W is sparse in meaning: only rows that were looked up in the
     batch are non-zero (repeated ids add up). It is stored as a dense (V, d)
     ndarray in ``weight.grad`` with zeros elsewhere, so every optimizer works on

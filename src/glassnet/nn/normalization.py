@@ -71,14 +71,59 @@ class _BatchNorm(Module):
 
 class BatchNorm1d(_BatchNorm):
     """Batch norm of features (N, C) or sequences (N, C, L): statistics per
-    channel C over N (and L)."""
+    channel C over N (and L).
+
+    y = γ·(x − μ)/√(σ² + ε) + β, with μ, σ² the batch's (biased variance) in
+    training, and the running averages in evaluation.
+
+    Args:
+        num_features: C.
+        eps: ε, added to the variance.
+        momentum: running = (1 − momentum)·running + momentum·batch (None: the
+            cumulative average).
+        affine: learn γ (``weight``) and β (``bias``).
+        track_running_stats: keep ``running_mean`` / ``running_var`` for evaluation
+            (False: batch statistics in both modes).
+        dtype: of the parameters and buffers.
+
+    Shape:
+        - Input: (N, C) or (N, C, L).
+        - Output: the input's shape.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> bn = nn.BatchNorm1d(2)
+        >>> x = Tensor(np.array([[1.0, 10.0], [3.0, 30.0]], dtype=np.float32))
+        >>> bn(x).data  # each column to mean 0, variance 1 (up to ε)
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> bn.running_mean  # moved 10% of the way to the batch mean
+        array([0.2, 2. ], dtype=float32)
+    """
 
     _input_axes = (2, 3)
     _input_form = "(N, {0}) or (N, {0}, L)"
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch norm of images (N, C, H, W): statistics per channel over N, H, W."""
+    """Batch norm of images (N, C, H, W): statistics per channel over N, H, W.
+
+    The arguments are those of :class:`BatchNorm1d`, with ``num_features`` the
+    number of channels C.
+
+    Shape:
+        - Input: (N, C, H, W).
+        - Output: the input's shape.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> x = Tensor(np.random.default_rng(0).normal(5.0, 3.0, (8, 4, 6, 6)).astype(np.float32))
+        >>> y = nn.BatchNorm2d(4)(x).data
+        >>> bool(np.allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5)), bool(np.allclose(y.std(axis=(0, 2, 3)), 1, atol=1e-3))
+        (True, True)
+    """
 
     _input_axes = (4,)
     _input_form = "(N, {0}, H, W)"
