@@ -100,9 +100,20 @@ def test_same_seed_same_run_and_reset_replays_it_bit_for_bit():
                                             "batchnorm": "1"})), 40)
 
 
+def test_batch_norm_skips_a_last_batch_of_one_point_and_refuses_batches_of_one():
+    """Regression: with 221 training points in batches of 10, the 23rd batch of an epoch held 1 point
+    and batch norm raised (no variance over one point); that batch is now skipped."""
+    session = Session(parse({"batchnorm": "1", "points": "276"}))
+    assert len(session.split.y_train) == 221 and len(session.loader) == 22
+    assert all(np.isfinite(_losses(session, 50)))  # two epochs and more
+    c = parse({"batchnorm": "1", "batch": "1"})
+    assert c.batch == Config.batch and c.errors == ("batch: batch norm needs at least 2 points per batch, got 1",)
+    assert not Session(parse({"points": "276"})).drops_last_batch()  # without batch norm every point is used
+
+
 def test_the_default_spiral_net_learns_it():
     session = Session(parse({}))
-    _losses(session, 1500)
+    _losses(session, 800)  # 24 epochs of 240 points in batches of 10
     frame = session.frame()
     assert frame["train_accuracy"] >= 0.95 and frame["test_accuracy"] >= 0.9
 
@@ -180,12 +191,13 @@ def test_a_huge_learning_rate_is_stopped_with_a_diagnosis():
     {"dataset": "moons", "cost": "sigmoid", "dropout": "0.2", "batchnorm": "1", "hidden": "6,5",
      "activation": "prelu,rrelu", "optimizer": "nesterov", "l1": "0.01", "l2": "0.1", "init": "xavier", "batch": "7"},
     {"dataset": "blobs", "classes": "4", "cost": "quadratic", "activation": "sigmoid", "optimizer": "adagrad"},
+    {"batchnorm": "1", "points": "276", "batch": "10", "hidden": "6"},  # 221 training points: a last batch of 1
 ])
 def test_the_exported_script_reproduces_the_losses_step_by_step(query, tmp_path, monkeypatch):
     session = Session(parse(query))
     script = tmp_path / "run.py"
     script.write_text(python_script(session))
-    expected = [repr(v) for v in _losses(session, 75)]
+    expected = [repr(v) for v in _losses(session, 75)]  # 3 epochs and more: crosses the ends of epochs
     monkeypatch.setattr(sys, "argv", [str(script), "75"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -272,6 +284,17 @@ def test_a_session_plays_pauses_steps_probes_and_exports(client):
         rows = "\n".join(f"{i / 10},{(i % 7) / 10},{i % 2}" for i in range(40))
         ws.send_json({"type": "csv", "name": "mine.csv", "text": rows})
         assert _until(ws, "setup")["config"]["dataset"] == "csv"
+        ws.send_json({"type": "config", "query": {"batchnorm": "1", "points": "10", "train_fraction": "0.1"}})
+        assert "batch norm needs at least 2 training points, got 1" in _until(ws, "error")["message"]
+        ws.send_json({"type": "step"})  # the run before the refused setup goes on
+        assert _until(ws, "frame")["step"] == 1
+
+
+def test_a_first_setup_that_cannot_be_built_falls_back_to_the_defaults(client):
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "config", "query": {"batchnorm": "1", "points": "10", "train_fraction": "0.1"}})
+        setup = _until(ws, "setup")
+        assert setup["config"]["points"] == "300" and "at least 2 training points" in setup["errors"][-1]
 
 
 def test_two_tabs_are_two_sessions_and_closing_one_stops_its_thread(client):

@@ -155,11 +155,25 @@ def test_pause_step_reset_hover_export_and_edit(browser, base_url):
     assert _console_errors(browser) == []
 
 
-def test_bad_url_parameters_give_a_message_and_a_working_page(browser, base_url):
+def test_bad_input_gives_a_message_and_a_working_page(browser, base_url, tmp_path):
     browser.get(base_url + "/?lr=fast&hidden=16,abc&optimizer=adamw")
     message = _wait(browser, lambda d: _text(d, "message") or False, 10)
     assert "lr: expected a number" in message and "hidden: expected" in message and "optimizer: expected" in message
     _click(browser, "play")
     _wait(browser, lambda d: int(_text(d, "step-count")) > 10, 15)
     _click(browser, "play")
+
+    upload = browser.find_element(By.CSS_SELECTOR, '[data-testid="csv-file"]')
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n0.1,0.2,a\n0.3,oops,b\n")
+    upload.send_keys(str(bad))
+    _wait(browser, lambda d: "bad.csv, line 3: the features must be numbers, got 'oops'" in _text(d, "message"), 10)
+    good = tmp_path / "ring.csv"
+    good.write_text("\n".join(f"{(i % 13) / 6 - 1:.3f},{(i % 7) / 3 - 1:.3f},{'in' if i % 3 else 'out'}"
+                               for i in range(60)))
+    upload.send_keys(str(good))
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-testid="dataset"]').get_attribute("value") == "csv"
+          and _text(d, "shape").startswith("2–16–16–2"), 10)
+    _click(browser, "step")
+    _wait(browser, lambda d: _text(d, "step-count") == "1", 10)
     assert _console_errors(browser) == []

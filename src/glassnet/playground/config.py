@@ -178,6 +178,9 @@ def parse(query: dict, base: Config | None = None) -> Config:
     fixed = {}
     if config.dataset in ("xor", "circles", "moons") and config.classes != 2:
         fixed["classes"] = 2  # these sets have two classes by construction
+    if config.batchnorm and config.batch < 2:
+        errors.append(f"batch: batch norm needs at least 2 points per batch, got {config.batch}")
+        fixed["batch"] = base.batch if base.batch >= 2 else Config.batch
     n_layers = len(config.hidden)
     if len(config.activation) not in (1, n_layers) and n_layers:
         errors.append(f"activation: expected one name or {n_layers} (one per hidden layer), "

@@ -63,7 +63,7 @@ def python_script(session: Session) -> str:
     c = session.config
     n_points = len(session.split.y_train) + len(session.split.y_test)
     n_train = len(session.split.y_train)
-    imports = ["make_blobs", "make_circles", "make_moons", "make_spiral", "make_xor"]
+    imports = [f"make_{c.dataset}"]
     if c.dataset == "csv":
         data = [f"CSV_PATH = sys.argv[2] if len(sys.argv) > 2 else {session.csv_data.name!r}",
                 "with open(CSV_PATH, encoding=\"utf-8\") as f:",
@@ -130,7 +130,8 @@ def python_script(session: Session) -> str:
         f"model = nn.Sequential({', '.join(names)})",
         f"weights = [{', '.join(n + '.weight' for n in linear_names)}]",
         f"optimizer = {_optimizer_code(c)}",
-        f"loader = DataLoader((x_train, y_train), batch_size={c.batch}, shuffle=True,",
+        f"loader = DataLoader((x_train, y_train), batch_size={c.batch}, shuffle=True,"
+        + (" drop_last=True,  # batch norm cannot train on a last batch of 1 point" if session.drops_last_batch() else ""),
         "                    generator=np.random.default_rng([SEED, 2]))",
         "",
         "",

@@ -59,7 +59,6 @@ class Runner(threading.Thread):
         self.playing = False
         self.speed = 6
         self.dirty = False
-        self.frames = 0
         self.next_step_at = 0.0
         self.frame_seconds = 0.01  # a running average of what a frame costs
 
@@ -121,10 +120,9 @@ class Runner(threading.Thread):
             query = command.get("query") or {}
             if not isinstance(query, dict):
                 raise ValueError(f"config: expected an object of URL parameters, got {type(query).__name__}")
-            base = self.session.config if self.session and command.get("merge") else None
-            new = config_module.parse({str(k): str(v) for k, v in query.items()}, base)
+            new = config_module.parse({str(k): str(v) for k, v in query.items()})
             self._build(new)
-            self.playing = new.autostart and self.session is not None and not command.get("merge")
+            self.playing = new.autostart
             self.speed = new.speed
             return
         if self.session is None and kind in ("play", "step", "reset", "probe", "export"):
@@ -175,8 +173,16 @@ class Runner(threading.Thread):
         if config.dataset == "csv" and self.csv_data is None:
             config = dataclasses.replace(config, dataset=config_module.Config.dataset, errors=config.errors + (
                 "dataset=csv: choose a CSV file first (x1,x2,label rows); showing the spiral meanwhile",))
-        with COMPUTE_LOCK:
-            self.session = Session(config, self.csv_data)
+        try:
+            with COMPUTE_LOCK:
+                session = Session(config, self.csv_data)
+        except ValueError as e:
+            if self.session is not None:
+                raise  # keep the current run; the page shows why the new one was refused
+            config = config_module.Config(errors=config.errors + (str(e),))  # a first page must still work
+            with COMPUTE_LOCK:
+                session = Session(config)
+        self.session = session
         self.send(self.session.setup())
         self.dirty = True
 
@@ -214,7 +220,6 @@ class Runner(threading.Thread):
         frame["playing"] = self.playing
         self.frame_free.clear()
         self.dirty = self.playing
-        self.frames += 1
         self.send(frame)
 
 

@@ -103,13 +103,21 @@ class Session:
         self.model = nn.Sequential(*layers, head)
         self.linears = [m for m in self.model if isinstance(m, nn.Linear)]
         self.optimizer = self._optimizer()
+        n_train = len(self.split.y_train)
+        if c.batchnorm and n_train < 2:
+            raise ValueError(f"batchnorm: batch norm needs at least 2 training points, got {n_train}")
         self.loader = DataLoader((self.split.x_train, self.split.y_train), batch_size=c.batch, shuffle=True,
-                                 generator=np.random.default_rng([c.seed, 2]))
+                                 drop_last=self.drops_last_batch(), generator=np.random.default_rng([c.seed, 2]))
         self._batches = iter(self.loader)
         self.step_count, self.epoch = 0, 0
         self.last_loss = math.nan
         self.history = []  # (step, train loss, test loss, train accuracy, test accuracy)
         self._grid = self._plane_grid()
+
+    def drops_last_batch(self) -> bool:
+        """With batch norm, an epoch's last batch of a single point is skipped: its variance over
+        the batch is undefined (every other setup uses every point every epoch)."""
+        return self.config.batchnorm and len(self.split.y_train) % self.config.batch == 1
 
     def _optimizer(self) -> optim.Optimizer:
         c, params = self.config, list(self.model.parameters())

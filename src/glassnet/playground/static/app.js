@@ -8,7 +8,7 @@ const POS = [8, 119, 189], NEG = [245, 147, 34];
 const $ = (id) => document.getElementById(id);
 
 let ws = null, schema = null, setup = null, frame = null, config = {}, playing = false;
-let pendingFrame = null, drawn = 0, lastFpsTime = performance.now();
+let pendingFrame = null, renderScheduled = false, drawn = 0, lastFpsTime = performance.now();
 let nodes = [], hoverTarget = null, probeInFlight = false, probeWanted = null;
 let messages = {setup: [], runtime: []};
 
@@ -151,6 +151,7 @@ function onMessage(event) {
   } else if (m.type === "frame") {
     pendingFrame = m;
     playing = m.playing; updatePlay();
+    if (!renderScheduled) { renderScheduled = true; requestAnimationFrame(render); }  // no idle animation loop
   } else if (m.type === "probe") {
     probeInFlight = false;
     if (probeWanted) { const p = probeWanted; probeWanted = null; probe(p.x, p.y); }
@@ -166,6 +167,7 @@ function onMessage(event) {
 
 // ------------------------------------------------------------------ drawing
 function render() {
+  renderScheduled = false;
   if (pendingFrame && setup) {
     frame = pendingFrame; pendingFrame = null;
     $("step-count").textContent = frame.step; $("epoch").textContent = frame.epoch;
@@ -179,12 +181,11 @@ function render() {
     window.glassnetFramesDrawn = (window.glassnetFramesDrawn || 0) + 1;
     window.glassnetServerMs = frame.render_cpu_ms;
   }
+}
+function countViews() {  // the views/s read-out: frames drawn in the last second
   const now = performance.now();
-  if (now - lastFpsTime >= 1000) {
-    $("fps").textContent = (1000 * drawn / (now - lastFpsTime)).toFixed(1);
-    drawn = 0; lastFpsTime = now;
-  }
-  requestAnimationFrame(render);
+  $("fps").textContent = (1000 * drawn / (now - lastFpsTime)).toFixed(1);
+  drawn = 0; lastFpsTime = now;
 }
 function regionImage() {  // the decision regions: class colours weighted by probability, paler when unsure
   const g = setup.grid, k = setup.classes, p = regionBytes(), entry = scratchCanvas("r", g), img = entry.img;
@@ -208,13 +209,20 @@ function toCanvas(x, y, size) {  // plane point -> pixel in a size x size view
   const [x0, x1, y0, y1] = setup.bounds;
   return [(x - x0) / (x1 - x0) * size, (y1 - y) / (y1 - y0) * size];
 }
-function drawPoints(ctx, xs, ys, size, test) {
-  for (let i = 0; i < ys.length; i++) {
-    const [px, py] = toCanvas(xs[2 * i], xs[2 * i + 1], size);
-    ctx.beginPath(); ctx.arc(px, py, test ? 3.6 : 3.2, 0, 2 * Math.PI);
-    ctx.fillStyle = CLASS_COLORS[ys[i]]; ctx.fill();
-    ctx.lineWidth = test ? 1.6 : 1; ctx.strokeStyle = test ? "#111" : "#fff"; ctx.stroke();
+function dots(ctx, points, labels, radius, stroke, lineWidth) {  // one path per class: few canvas calls
+  for (let c = 0; c < setup.classes; c++) {
+    ctx.beginPath();
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] !== c) continue;
+      const [px, py] = points(i);
+      ctx.moveTo(px + radius, py); ctx.arc(px, py, radius, 0, 2 * Math.PI);
+    }
+    ctx.fillStyle = CLASS_COLORS[c]; ctx.fill();
+    if (stroke) { ctx.lineWidth = lineWidth; ctx.strokeStyle = stroke; ctx.stroke(); }
   }
+}
+function drawPoints(ctx, xs, ys, size, test) {
+  dots(ctx, (i) => toCanvas(xs[2 * i], xs[2 * i + 1], size), ys, test ? 3.6 : 3.2, test ? "#111" : "#fff", test ? 1.6 : 1);
 }
 function drawDecision() {
   const cv = $("decision"), ctx = cv.getContext("2d"), size = cv.width;
@@ -289,17 +297,22 @@ function drawNetwork() {
   const cv = $("network"), ctx = cv.getContext("2d");
   ctx.clearRect(0, 0, cv.width, cv.height);
   const byLayer = setup.layers.map((_, li) => nodes.filter((n) => n.layer === li));
+  const LEVELS = 8, paths = [];  // edges binned by sign and size: one stroke per bin
+  for (let k = 0; k < 2 * LEVELS; k++) paths.push(new Path2D());
   frame.weights.forEach((wb, li) => {  // weights of layer li+1: (out, in)
     let max = 1e-9;
-    for (const row of wb.w) for (const v of row) max = Math.max(max, Math.abs(v));
+    for (const row of wb.w) for (const v of row) if (v !== null) max = Math.max(max, Math.abs(v));
     byLayer[li + 1].forEach((to, o) => byLayer[li].forEach((from, i) => {
-      const w = wb.w[o][i], t = Math.abs(w) / max;
-      ctx.strokeStyle = `rgba(${(w >= 0 ? POS : NEG).join(",")},${0.15 + 0.75 * t})`;
-      ctx.lineWidth = 0.4 + 3.6 * t;
-      ctx.beginPath(); ctx.moveTo(from.x + from.s, from.y + from.s / 2);
-      const mid = (from.x + from.s + to.x) / 2;
-      ctx.bezierCurveTo(mid, from.y + from.s / 2, mid, to.y + to.s / 2, to.x, to.y + to.s / 2); ctx.stroke();
+      const w = wb.w[o][i] || 0, level = Math.min(LEVELS - 1, Math.floor(LEVELS * Math.abs(w) / max));
+      const path = paths[(w >= 0 ? 0 : LEVELS) + level], mid = (from.x + from.s + to.x) / 2;
+      path.moveTo(from.x + from.s, from.y + from.s / 2);
+      path.bezierCurveTo(mid, from.y + from.s / 2, mid, to.y + to.s / 2, to.x, to.y + to.s / 2);
     }));
+  });
+  paths.forEach((path, k) => {
+    const t = ((k % LEVELS) + 0.5) / LEVELS;
+    ctx.strokeStyle = `rgba(${(k < LEVELS ? POS : NEG).join(",")},${0.15 + 0.75 * t})`;
+    ctx.lineWidth = 0.4 + 3.6 * t; ctx.stroke(path);
   });
   ctx.imageSmoothingEnabled = true;
   const last = setup.layers.length - 1;
@@ -385,8 +398,10 @@ function drawLayerStats() {
     const status = lv.activation === "tanh" || lv.activation === "sigmoid"
       ? `<span class="status ${sat ? "bad" : ""}">${sat} of ${n} saturated</span>`
       : `<span class="status ${dead ? "bad" : ""}">${dead} of ${n} dead</span>`;
-    row.querySelector(".name").innerHTML = `layer ${i + 1} \u00b7 ${lv.activation}${status}` +
-      `<span class="status">rms \u2202C/\u2202z ${lv.grad_rms.toExponential(1)}</span>`;
+    const html = `layer ${i + 1} \u00b7 ${lv.activation}${status}` +
+      `<span class="status">rms \u2202C/\u2202z ${lv.grad_rms === null ? "\u2013" : lv.grad_rms.toExponential(1)}</span>`;
+    const name = row.querySelector(".name");
+    if (name.dataset.html !== html) { name.innerHTML = html; name.dataset.html = html; }  // no relayout when unchanged
     drawHistogram(a, lv.a_hist, "#0877bd", "activations a");
     drawHistogram(g, lv.grad_hist, "#7b4fb5", "gradients \u2202C/\u2202z");
   });
@@ -406,18 +421,15 @@ function drawWarp() {
   const span = Math.max(x1 - x0, y1 - y0, 1e-6) * 1.08, cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
   const P = (x, y) => [(x - cx) / span * W + W / 2, W / 2 - (y - cy) / span * W];
   ctx.strokeStyle = "rgba(60,70,80,.35)"; ctx.lineWidth = 1;
+  ctx.beginPath();
   for (let l = 0; l < wp.line_count; l++) {
-    ctx.beginPath();
     for (let p = 0; p < wp.line_points; p++) {
       const i = 2 * (l * wp.line_points + p), [px, py] = P(lines[i], lines[i + 1]);
       if (p === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
     }
-    ctx.stroke();
   }
-  for (let i = 0; i < setup.trainY.length; i++) {
-    const [px, py] = P(pts[2 * i], pts[2 * i + 1]);
-    ctx.beginPath(); ctx.arc(px, py, 2.8, 0, 2 * Math.PI); ctx.fillStyle = CLASS_COLORS[setup.trainY[i]]; ctx.fill();
-  }
+  ctx.stroke();
+  dots(ctx, (i) => P(pts[2 * i], pts[2 * i + 1]), setup.trainY, 2.8, null, 0);
   ctx.fillStyle = "#6b7785"; ctx.font = "10px sans-serif";
   ctx.fillText(`hidden layer ${wp.layer + 1}: (a\u2081, a\u2082)`, 4, 11);
 }
@@ -495,7 +507,7 @@ function connect() {
   ws.onclose = () => { messages.runtime = ["the connection to the playground server is closed: restart `glassnet playground` and reload"]; showMessages(); };
 }
 fetch("/api/schema").then((r) => r.json()).then((s) => {
-  schema = s; initForm(); connect(); requestAnimationFrame(render);
+  schema = s; initForm(); connect(); setInterval(countViews, 1000);
   $("network").addEventListener("mousemove", onNetworkMove);
   $("network").addEventListener("mouseleave", () => { hoverTarget = null; $("hover").hidden = true; });
   $("decision").addEventListener("mousemove", onDecisionMove);
