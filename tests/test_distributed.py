@@ -323,9 +323,9 @@ def test_a_process_that_dies_stops_all_and_the_checkpoint_resumes(tmp_path):
 
 @needs_mpi
 def test_mpirun_glassnet_train(tmp_path):
-    """`mpirun -n 2 glassnet train` just works: process 0 writes the report, and with dropout (no batch norm)
-    the model is the one-process one."""
-    options = ["train", "--dataset", "spiral", "--epochs", "2", "--no-batch-norm", "--batch-size", "50",
+    """`mpirun -n 2 glassnet train` just works: process 0 alone prints and writes the report, and with dropout
+    and --sync-batch-norm the model is the one-process one."""
+    options = ["train", "--dataset", "spiral", "--epochs", "2", "--sync-batch-norm", "--batch-size", "50",
                "--quiet", "--val", "0"]
     command = ["mpirun", "--oversubscribe", "-n", "2"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
     command += [sys.executable, "-m", "glassnet.cli.main", *options, "--out", str(tmp_path / "two")]
