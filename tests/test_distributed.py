@@ -198,11 +198,20 @@ def test_convert_sync_batchnorm_keeps_parameters_and_statistics():
     assert isinstance(rebuilt[1], nn.SyncBatchNorm)
 
 
-def test_data_parallel_needs_a_batch_for_every_process():
-    class FakeWorld:
-        rank, size = 0, 4
+class _FakeWorld:
+    def __init__(self, size: int):
+        self.rank, self.size = 0, size
 
-    dp = DataParallel(world=FakeWorld())
+
+def test_an_uneven_split_is_said():
+    assert DataParallel(world=_FakeWorld(2)).describe_split(25) == (
+        "data parallel over 2 processes (MPI): global batch 25 = 13 + 12 "
+        "(25 is not divisible by 2: split as evenly as possible)")
+    assert DataParallel(world=_FakeWorld(4)).describe_split(64).endswith("global batch 64 = 4 × 16")
+
+
+def test_data_parallel_needs_a_batch_for_every_process():
+    dp = DataParallel(world=_FakeWorld(4))
     model = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="a mini-batch of 3 examples leaves some process without any"):
         dp.begin(model, 3, 100, False, {}, True)

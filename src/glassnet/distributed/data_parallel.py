@@ -77,7 +77,7 @@ class OneProcess:
         return xb, yb
 
     @contextlib.contextmanager
-    def step(self, xb: Tensor, yb: Tensor, where: str = "training"):
+    def step(self, xb: Tensor, yb: Tensor, position: tuple = (0, 0)):
         yield xb, yb
 
     def loss_gradient(self, loss: Tensor):
@@ -134,7 +134,7 @@ class DataParallel(OneProcess):
         self.loss_reduction = loss_reduction
         self._buffer, self._layout = None, None  # the fused Allreduce buffer, for these parameters' shapes
         self._share = 1.0  # n_r / B of the step in progress
-        self._where = "training"  # what a collective is part of, for the timeout message
+        self._where = "training"  # the step a collective belongs to, for the timeout message
 
     def __repr__(self) -> str:
         return f"DataParallel(process {self.rank} of {self.size})"
@@ -158,14 +158,15 @@ class DataParallel(OneProcess):
         return Tensor(xb.data[rows]), Tensor(yb.data[rows])
 
     @contextlib.contextmanager
-    def step(self, xb: Tensor, yb: Tensor, where: str = "training"):
+    def step(self, xb: Tensor, yb: Tensor, position: tuple = (0, 0)):
         """Within this block: this process's rows of the global batch ``(xb, yb)``
         (yielded as Tensors), per-example random draws of the global batch, and
-        ``nn.SyncBatchNorm`` over every process."""
+        ``nn.SyncBatchNorm`` over every process. ``position``: (epoch, batch),
+        0-based, for messages."""
         n = len(xb)
         rows = self.rows(n)
         self._share = (rows.stop - rows.start) / n if self.loss_reduction == "mean" else 1.0
-        self._where = where
+        self._where = "epoch {}, batch {}".format(*(i + 1 for i in position))
         with grandom.batch_shard(n, rows.start, rows.stop), _world.activate(self.world):
             yield self.local(xb, yb)
 
