@@ -114,14 +114,26 @@ class DataParallel(OneProcess):
             it stops the job (default $GLASSNET_MPI_TIMEOUT or 60; only with
             the default world).
         loss_reduction: "mean" (the default of every glassnet loss: each
-            process's loss is weighted by its share n_r/B of the batch) or "sum".
+            process's loss is weighted by its share n_r/B of the batch) or "sum"
+            (the losses add up; a penalty added to such a loss would count K
+            times: use fit's ``l1``/``l2``).
 
     ``fit`` calls :meth:`begin` once, :meth:`step` and :meth:`reduce` for each
-    mini-batch, :meth:`end_epoch` after each epoch and :meth:`rows` in
+    mini-batch, :meth:`end_epoch` after each epoch and :meth:`local` in
     evaluation. ``is_root``: this is process 0, the one that writes files.
+
+    In a loop of one's own, per mini-batch ``(xb, yb)`` of the global batch::
+
+        with data_parallel.step(xb, yb) as (x, y):
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward(data_parallel.loss_gradient(loss))
+            mean_loss, correct, stop = data_parallel.reduce(model.parameters(), float(loss.data), 0, False)
+        optimizer.step()
     """
 
-    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)  # mpirun turns Ctrl-C into SIGTERM
+    # stop requests: Ctrl-C, mpirun's SIGTERM (its Ctrl-C), Slurm's SIGUSR1 (scancel --signal=USR1)
+    stop_signals = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGUSR1,) if hasattr(signal, "SIGUSR1") else ())
 
     def __init__(self, world=None, timeout: float | None = None, loss_reduction: str = "mean"):
         if loss_reduction not in ("mean", "sum"):
