@@ -198,11 +198,20 @@ def test_convert_sync_batchnorm_keeps_parameters_and_statistics():
     assert isinstance(rebuilt[1], nn.SyncBatchNorm)
 
 
-def test_data_parallel_needs_a_batch_for_every_process():
-    class FakeWorld:
-        rank, size = 0, 4
+class _FakeWorld:
+    def __init__(self, size: int):
+        self.rank, self.size = 0, size
 
-    dp = DataParallel(world=FakeWorld())
+
+def test_an_uneven_split_is_said():
+    assert DataParallel(world=_FakeWorld(2)).describe_split(25) == (
+        "data parallel over 2 processes (MPI): global batch 25 = 13 + 12 "
+        "(25 is not divisible by 2: split as evenly as possible)")
+    assert DataParallel(world=_FakeWorld(4)).describe_split(64).endswith("global batch 64 = 4 × 16")
+
+
+def test_data_parallel_needs_a_batch_for_every_process():
+    dp = DataParallel(world=_FakeWorld(4))
     model = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="a mini-batch of 3 examples leaves some process without any"):
         dp.begin(model, 3, 100, False, {}, True)
@@ -323,9 +332,9 @@ def test_a_process_that_dies_stops_all_and_the_checkpoint_resumes(tmp_path):
 
 @needs_mpi
 def test_mpirun_glassnet_train(tmp_path):
-    """`mpirun -n 2 glassnet train` just works: process 0 writes the report, and with dropout (no batch norm)
-    the model is the one-process one."""
-    options = ["train", "--dataset", "spiral", "--epochs", "2", "--no-batch-norm", "--batch-size", "50",
+    """`mpirun -n 2 glassnet train` just works: process 0 alone prints and writes the report, and with dropout
+    and --sync-batch-norm the model is the one-process one."""
+    options = ["train", "--dataset", "spiral", "--epochs", "2", "--sync-batch-norm", "--batch-size", "50",
                "--quiet", "--val", "0"]
     command = ["mpirun", "--oversubscribe", "-n", "2"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
     command += [sys.executable, "-m", "glassnet.cli.main", *options, "--out", str(tmp_path / "two")]

@@ -34,12 +34,12 @@ from threadpoolctl import threadpool_limits
 
 from .. import functional as F
 from .. import init as initializers
-from .. import optim
+from .. import nn, optim
 from .. import random as grandom
-from ..distributed import from_environment, local_size
 from ..data import DataLoader, RandomShift, Standardizer, dataset_info, load_split, train_val_split
 from ..data.synthetic import make_circles, make_moons, make_spiral, make_xor
 from ..data.transforms import one_hot
+from ..distributed import from_environment, local_size
 from ..io import load_checkpoint, save
 from ..io.serialization import atomic_write_text
 from ..models.mlp import ACTIVATIONS, mlp, parse_sizes
@@ -85,7 +85,7 @@ DEFAULTS = {
     "cost": "cross-entropy", "init": "he_normal", "optimizer": "adam", "lr": None, "momentum": 0.9,
     "l1": 0.0, "l2": 0.0, "dropout": 0.3, "input-dropout": 0.1, "batch-norm": True, "epochs": 30,
     "batch-size": 128, "seed": 0, "val": 10000, "augment": 0, "schedule": "cosine", "early-stopping": 0,
-    "out": "runs/train", "limit": None, "quiet": False, "threads": "auto",
+    "out": "runs/train", "limit": None, "quiet": False, "threads": "auto", "sync-batch-norm": False,
 }
 DEFAULT_ARCH = {"fashion-mnist": "784-1024-512-10", "mnist": "784-1024-512-10"}
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 1e-3, "adamw": 1e-3,
@@ -117,6 +117,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     a("--dropout", type=float, help="dropout probability after each hidden layer (default 0.3)")
     a("--input-dropout", type=float, help="dropout probability of the input features (default 0.1)")
     a("--batch-norm", action=argparse.BooleanOptionalAction, help="batch norm in hidden layers (default on)")
+    a("--sync-batch-norm", action=argparse.BooleanOptionalAction,
+      help="under mpirun: batch norm statistics over every process's rows (nn.SyncBatchNorm), so that K processes "
+           "train exactly as one; default: each process's own rows")
     a("--epochs", type=int, help="number of epochs (default 30)")
     a("--batch-size", type=int, help="mini-batch size (default 128)")
     a("--seed", type=int, help="seed of every random draw (default 0)")
@@ -268,8 +271,9 @@ def build_model(options: dict, n_inputs: int, n_classes: int):
     if sizes[0] != n_inputs or sizes[-1] != n_classes:
         raise ValueError(f"--arch {options['arch']}: {options['dataset']} needs {n_inputs} inputs and "
                          f"{n_classes} outputs, e.g. --arch {n_inputs}-100-{n_classes}")
-    return mlp(sizes, options["activation"], dropout=options["dropout"], batch_norm=options["batch-norm"],
-               init=options["init"], input_dropout=options["input-dropout"])
+    model = mlp(sizes, options["activation"], dropout=options["dropout"], batch_norm=options["batch-norm"],
+                init=options["init"], input_dropout=options["input-dropout"])
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model) if options.get("sync-batch-norm") else model
 
 
 # -------------------------------------------------------------------- run
@@ -317,11 +321,12 @@ def run(args) -> int:
         callbacks.append(EarlyStopping(monitor, patience=options["early-stopping"], restore_best_weights=True))
     callbacks.append(ModelCheckpoint(out, monitor=monitor))
     loss = COSTS[options["cost"]]
+    norm = "off" if not options["batch-norm"] else "synchronised" if options.get("sync-batch-norm") else "on"
     if verbose:
         print(f"glassnet train: {options['dataset']}, {len(x_train)} training / "
               f"{0 if x_val is None else len(x_val)} validation / {len(x_test_raw)} test examples; "
               f"model {options['arch']} ({options['activation']}, dropout {options['dropout']}, "
-              f"batch norm {'on' if options['batch-norm'] else 'off'}, {model.num_parameters():,} parameters); "
+              f"batch norm {norm}, {model.num_parameters():,} parameters); "
               f"{options['optimizer']} lr {options['lr']:g}, {options['schedule']} schedule; output {out}/",
               flush=True)
 

@@ -77,7 +77,7 @@ class OneProcess:
         return xb, yb
 
     @contextlib.contextmanager
-    def step(self, xb: Tensor, yb: Tensor, where: str = "training"):
+    def step(self, xb: Tensor, yb: Tensor, position: tuple = (0, 0)):
         yield xb, yb
 
     def loss_gradient(self, loss: Tensor):
@@ -114,14 +114,26 @@ class DataParallel(OneProcess):
             it stops the job (default $GLASSNET_MPI_TIMEOUT or 60; only with
             the default world).
         loss_reduction: "mean" (the default of every glassnet loss: each
-            process's loss is weighted by its share n_r/B of the batch) or "sum".
+            process's loss is weighted by its share n_r/B of the batch) or "sum"
+            (the losses add up; a penalty added to such a loss would count K
+            times: use fit's ``l1``/``l2``).
 
     ``fit`` calls :meth:`begin` once, :meth:`step` and :meth:`reduce` for each
-    mini-batch, :meth:`end_epoch` after each epoch and :meth:`rows` in
+    mini-batch, :meth:`end_epoch` after each epoch and :meth:`local` in
     evaluation. ``is_root``: this is process 0, the one that writes files.
+
+    In a loop of one's own, per mini-batch ``(xb, yb)`` of the global batch::
+
+        with data_parallel.step(xb, yb) as (x, y):
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward(data_parallel.loss_gradient(loss))
+            mean_loss, correct, stop = data_parallel.reduce(model.parameters(), float(loss.data), 0, False)
+        optimizer.step()
     """
 
-    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)  # mpirun turns Ctrl-C into SIGTERM
+    # stop requests: Ctrl-C, mpirun's SIGTERM (its Ctrl-C), Slurm's SIGUSR1 (scancel --signal=USR1)
+    stop_signals = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGUSR1,) if hasattr(signal, "SIGUSR1") else ())
 
     def __init__(self, world=None, timeout: float | None = None, loss_reduction: str = "mean"):
         if loss_reduction not in ("mean", "sum"):
@@ -134,7 +146,7 @@ class DataParallel(OneProcess):
         self.loss_reduction = loss_reduction
         self._buffer, self._layout = None, None  # the fused Allreduce buffer, for these parameters' shapes
         self._share = 1.0  # n_r / B of the step in progress
-        self._where = "training"  # what a collective is part of, for the timeout message
+        self._where = "training"  # the step a collective belongs to, for the timeout message
 
     def __repr__(self) -> str:
         return f"DataParallel(process {self.rank} of {self.size})"
@@ -158,14 +170,15 @@ class DataParallel(OneProcess):
         return Tensor(xb.data[rows]), Tensor(yb.data[rows])
 
     @contextlib.contextmanager
-    def step(self, xb: Tensor, yb: Tensor, where: str = "training"):
+    def step(self, xb: Tensor, yb: Tensor, position: tuple = (0, 0)):
         """Within this block: this process's rows of the global batch ``(xb, yb)``
         (yielded as Tensors), per-example random draws of the global batch, and
-        ``nn.SyncBatchNorm`` over every process."""
+        ``nn.SyncBatchNorm`` over every process. ``position``: (epoch, batch),
+        0-based, for messages."""
         n = len(xb)
         rows = self.rows(n)
         self._share = (rows.stop - rows.start) / n if self.loss_reduction == "mean" else 1.0
-        self._where = where
+        self._where = "epoch {}, batch {}".format(*(i + 1 for i in position))
         with grandom.batch_shard(n, rows.start, rows.stop), _world.activate(self.world):
             yield self.local(xb, yb)
 

@@ -350,7 +350,7 @@ class Trainer:
         (data parallel: forward and backward on this process's rows, then the
         gradients, loss, correct count and Ctrl-C of every process summed)."""
         self.last_batch = (xb, yb)
-        with self.distributed.step(xb, yb, f"epoch {self.epoch + 1}, batch {self.batch + 1}") as (x_local, y_local):
+        with self.distributed.step(xb, yb, (self.epoch, self.batch)) as (x_local, y_local):
             out = self.model(x_local)
             loss = total = self.loss(out, y_local)
             for penalty in self.penalties:
