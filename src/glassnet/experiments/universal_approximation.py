@@ -23,8 +23,8 @@ from .. import functional as F
 from .. import nn, optim
 from ..tensor import Tensor, no_grad
 from .common import minimize
-from .plotting import figure, save
-from .registry import Check, experiment
+from .plotting import figure
+from .registry import Check, Outcome, reproduction, scalar_metrics
 
 CLAIM = ("One hidden layer of sigmoid units approximates a continuous 1-D function ever better as the "
          "number of hidden units grows, both by the book's step construction and by training.")
@@ -71,10 +71,12 @@ def _predict(net, inputs: Tensor) -> np.ndarray:
         return net(inputs).data[:, 0]
 
 
-@experiment("universal-approximation", CLAIM,
-            quick=dict(units=(1, 4, 16), points=200, steps=1500, lr=0.02, steepness=50.0),
-            full=dict(units=(1, 2, 4, 8, 16, 32, 64, 128), points=400, steps=6000, lr=0.02, steepness=50.0))
-def run(config):
+@reproduction("universal-approximation", claim=CLAIM,
+            source="Nielsen, Neural Networks and Deep Learning, ch. 4 (universal approximation)",
+            dataset="a 1-D target function on a grid",
+            setup=dict(units=(1, 2, 4, 8, 16, 32, 64, 128), points=400, steps=6000, lr=0.02, steepness=50.0),
+            quick=dict(units=(1, 4, 16), points=200, steps=1500, lr=0.02, steepness=50.0))
+def trial(config, seed, condition):
     x = np.linspace(0, 1, config.points, dtype=np.float32)
     y = target(x).astype(np.float32)
     grid = np.linspace(0, 1, 2001, dtype=np.float32)
@@ -107,19 +109,22 @@ def run(config):
               improvement("trained"), "<", 0.5),
     ]
 
-    fig, axes = figure(1, 3, width=4.6)
-    shown = [n for n in units if n in (units[0], units[len(units) // 2], units[-1])]
-    for ax, kind in ((axes[0, 0], "constructed"), (axes[0, 1], "trained")):
-        ax.plot(grid, truth, "k", lw=2, label="f(x)")
-        for n in shown:
-            ax.plot(grid, curves[kind][n], lw=1, label=f"{n} units")
-        ax.set(title=f"{kind} 1-N-1 sigmoid network", xlabel="x", ylabel="output")
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(1, 3, width=4.6)
+        shown = [n for n in units if n in (units[0], units[len(units) // 2], units[-1])]
+        for ax, kind in ((axes[0, 0], "constructed"), (axes[0, 1], "trained")):
+            ax.plot(grid, truth, "k", lw=2, label="f(x)")
+            for n in shown:
+                ax.plot(grid, curves[kind][n], lw=1, label=f"{n} units")
+            ax.set(title=f"{kind} 1-N-1 sigmoid network", xlabel="x", ylabel="output")
+            ax.legend(fontsize=8)
+        ax = axes[0, 2]
+        for kind, style in (("constructed", "o-"), ("trained", "s-")):
+            ax.plot(units, errors[kind]["rms"], style, label=f"{kind}: RMS error")
+            ax.plot(units, errors[kind]["max_abs"], style, alpha=0.4, label=f"{kind}: max error")
+        ax.plot(units, errors["constructed"]["max_abs"][0] / np.asarray(units), "k:", label="∝ 1/N")
+        ax.set(xscale="log", yscale="log", title="error vs hidden units", xlabel="hidden units N", ylabel="error")
         ax.legend(fontsize=8)
-    ax = axes[0, 2]
-    for kind, style in (("constructed", "o-"), ("trained", "s-")):
-        ax.plot(units, errors[kind]["rms"], style, label=f"{kind}: RMS error")
-        ax.plot(units, errors[kind]["max_abs"], style, alpha=0.4, label=f"{kind}: max error")
-    ax.plot(units, errors["constructed"]["max_abs"][0] / np.asarray(units), "k:", label="∝ 1/N")
-    ax.set(xscale="log", yscale="log", title="error vs hidden units", xlabel="hidden units N", ylabel="error")
-    ax.legend(fontsize=8)
-    return numbers, checks, [save(fig, config, "universal_approximation")]
+        figures = {"universal-approximation": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)
