@@ -98,6 +98,12 @@ def _run(args) -> int:
     mode = "quick" if args.quick else "full"
     out = args.out or (QUICK_OUT if args.quick else FULL_OUT)
     names = known if args.all else list(dict.fromkeys(args.names))
+    fewer = [n for n in names if mode == "full" and args.seeds and args.seeds < registry.get(n).seeds]
+    if fewer:
+        print(f"glassnet experiments run: a full run keeps each experiment's seeds (at least 5 for a reproduction); "
+              f"--seeds {args.seeds} is fewer than {', '.join(f'{n} ({registry.get(n).seeds})' for n in fewer)}",
+              file=sys.stderr)
+        return 2
     where = f"dask scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local worker(s)"
     print(f"running {len(names)} experiment(s) in {mode} mode on {where}; results in {out}/", flush=True)
     start = time.perf_counter()

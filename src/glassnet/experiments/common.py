@@ -125,7 +125,8 @@ def mnist_protocol(n_train: int, n_validation: int = 0) -> str:
     rest = len(x_test) - n_train - n_validation
     return (f"real MNIST digits: a seeded random {n_train} of the 10,000 test images for training"
             + (f", {n_validation} more for validation" if n_validation else "")
-            + f", the other {rest} for testing (the 60,000 training files are not on this machine)")
+            + (f", the other {rest} for testing" if rest else "")
+            + " (the 60,000 training files are not on this machine)")
 
 
 def mnist_digits(n_train: int, generator: np.random.Generator, n_validation: int = 0, n_test: int | None = None):
@@ -145,9 +146,9 @@ def mnist_digits(n_train: int, generator: np.random.Generator, n_validation: int
             parts.append((x[n_train:n_train + n_validation], y[n_train:n_train + n_validation]))
         index = np.arange(len(x_test)) if n_test is None else np.sort(generator.choice(len(x_test), n_test, False))
         return parts + [(x_test[index], y_test[index])]
-    if n_train + n_validation >= len(x_test):
-        raise ValueError(f"mnist_digits: {n_train} training + {n_validation} validation images leave none of "
-                         f"the {len(x_test)} test images for testing")
+    if n_train + n_validation > len(x_test):
+        raise ValueError(f"mnist_digits: {n_train} training + {n_validation} validation images are more than "
+                         f"the {len(x_test)} real MNIST images on this machine")
     order = generator.permutation(len(x_test))
     cuts = [order[:n_train], order[n_train:n_train + n_validation], order[n_train + n_validation:]]
     if n_test is not None:

@@ -53,7 +53,7 @@ class _RecordDead(Callback):
             source="cs231n notes, Neural Networks 1 (dying ReLU)",
             dataset="Fashion-MNIST",
             setup=dict(n_train=60000, n_test=10000, epochs=3, batch_size=32, small_lr=0.01, large_lr=0.1),
-            quick=dict(n_train=5000, n_test=1000, epochs=2, batch_size=32, small_lr=0.01, large_lr=0.1))
+            quick=dict(n_train=1000, n_test=300, epochs=1))
 def trial(config, seed, condition):
     (x, y), (x_test, y_test) = fashion_mnist(config.n_train, config.n_test, config.generator(seed, 0))
     runs = {}

@@ -47,7 +47,7 @@ def _plot(result, out_dir):
     conditions=lambda config: (NONE, f"dropout {config.ratio}"),
     setup=dict(n_train=300, n_test=None, sizes=(784, 100, 100, 100, 100, 100, 100, 10), ratio=0.2, epochs=301, batch_size=100,
                lr=0.01),
-    quick=dict(n_train=200, n_test=1000, epochs=6),
+    quick=dict(n_train=200, n_test=300, epochs=4),
     rules=lambda config: [Rule(TEST, f"dropout {config.ratio}", ">", 0.0, baseline=NONE)],
     deviations=lambda config: [
         f"Data: {mnist_protocol(config.n_train)}.",

@@ -86,8 +86,7 @@ def _pretrain(x, y, x_test, y_test, classes, config, seed) -> tuple[dict, float]
             dataset="Fashion-MNIST",
             setup=dict(n_train=60000, n_test=10000, pretrain_epochs=2, shots=(5, 20), draws=3, finetune_epochs=30,
                       batch_size=32, lr=0.02),
-            quick=dict(n_train=5000, n_test=1000, pretrain_epochs=2, shots=(10,), draws=1, finetune_epochs=15,
-                       batch_size=32, lr=0.02))
+            quick=dict(n_train=1000, n_test=300, pretrain_epochs=1, shots=(10,), draws=1, finetune_epochs=5))
 def trial(config, seed, condition):
     (x, y), (x_test, y_test) = fashion_mnist(config.n_train, config.n_test, config.generator(seed, 0))
     results, source_accuracy = {}, {}

@@ -61,7 +61,7 @@ def layer_activations(x: np.ndarray, layers: int, width: int, nonlinearity: str,
             source="cs231n notes, Neural Networks 2 (weight initialization); Saitoh, Deep Learning from Scratch, ch. 6.2 (ch06/weight_init_activation_histogram.py)",
             dataset="random inputs x ~ N(0, I)",
             setup=dict(inputs=1000, layers=10, width=500, sigmoid_layers=5, sigmoid_width=100),
-            quick=dict(inputs=200, layers=10, width=500))
+            quick=dict(inputs=100, width=100))
 def trial(config, seed, condition):
     x = config.generator(seed, 0).standard_normal((config.inputs, config.width)).astype(np.float32)
     acts = {label: layer_activations(x, config.layers, config.width, nl, scheme) for label, nl, scheme in SETTINGS}

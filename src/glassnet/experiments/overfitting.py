@@ -97,7 +97,7 @@ def _deviations(config):
 
 SETUP = dict(n_train=1000, n_validation=1000, n_test=None, hidden=30, epochs=400, batch_size=10, lr=0.5, tail=40,
              grid=(0.1, 1.0, 5.0))
-QUICK = dict(n_train=200, n_validation=200, n_test=1000, epochs=12, tail=4, grid=(0.1, 5.0))
+QUICK = dict(n_train=100, n_validation=100, n_test=300, epochs=6, tail=2, grid=(0.1, 5.0))
 L2_CONDITIONS = {NONE: ("l2", 0.0), BOOK_L2: ("l2", 0.1), CHOSEN_L2: ("l2", SETUP["grid"])}
 
 

@@ -95,7 +95,8 @@ def _section(r: dict) -> str:
             f'<span class="{r["verdict"]}">{r["verdict"].upper()}</span></h2>{quick}'
             f"<p><b>Claim:</b> {html.escape(r['claim'])}</p><p><b>Source:</b> {html.escape(r['source'])}</p>"
             f"<p><b>Data:</b> {html.escape(str(r['dataset']))}</p><p><b>Setup</b> ({r['mode']} mode, "
-            f"seeds {r['seeds']}, {fmt(r.get('seconds'), 3)} s wall, {fmt(r['core_seconds'], 3)} core-seconds): "
+            f"seeds {r['seeds']}, {fmt(r.get('seconds'), 3)} s wall, {fmt(r['core_seconds'], 3)} s summed over "
+            f"its tasks, {fmt(r.get('cpu_seconds'), 3)} CPU-seconds): "
             f"{setup}</p><p><b>Deviations from the source:</b></p><ul>{deviations}</ul>"
             f"<p><b>Decision rule:</b> {html.escape(r['test'])}</p>"
             f"<table><tr><th>rule</th><th>mean [95% CI]</th><th>outcome</th></tr>{rules}</table>"

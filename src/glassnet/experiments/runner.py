@@ -12,7 +12,11 @@ The result of one experiment is written as ``<out>/<name>.json``::
     {name, claim, source, kind, dataset, setup, deviations, seeds,
      metrics: {metric: {condition: {per_seed, mean, ci95}}},
      book, test, verdict,
-     mode, rules, curves, figures, seconds, core_seconds, errors}
+     mode, rules, curves, figures, seconds, core_seconds, cpu_seconds, errors}
+
+(``seconds``: wall time from the start of the run to the experiment's last
+task; ``core_seconds``: the sum of its tasks' wall times; ``cpu_seconds``: the
+CPU time its tasks used, which is what a busy shared machine does not inflate.)
 
 (``metrics`` also holds the paired differences ``"a − b"`` the rules read),
 and its figures as ``<out>/<name>*.png``.
@@ -45,7 +49,7 @@ def _task(name: str, mode: str, seed: int, condition: str) -> dict:
 
     exp = registry.get(name)
     config = exp.config(mode)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         with threadpool_limits(limits=1), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             seed_glassnet(seed)
@@ -59,7 +63,8 @@ def _task(name: str, mode: str, seed: int, condition: str) -> dict:
                "figures": {stem: _png(fig) for stem, fig in outcome.figures.items()}}
     except Exception:  # one broken task must not hide the other experiments' results
         out = {"error": traceback.format_exc()}
-    out.update(name=name, seed=seed, condition=condition, seconds=time.perf_counter() - start)
+    out.update(name=name, seed=seed, condition=condition, seconds=time.perf_counter() - start,
+               cpu_seconds=time.process_time() - cpu)
     return out
 
 
@@ -180,6 +185,7 @@ def summarize_experiment(exp: registry.Experiment, mode: str, seeds: list, outpu
         "verdict": "error" if errors else verdict(o["outcome"] for o in outcomes),
         "mode": mode, "conditions": list(conditions), "rules": outcomes, "curves": curves, "errors": errors,
         "core_seconds": sum(o["seconds"] for o in outputs),
+        "cpu_seconds": sum(o.get("cpu_seconds", 0.0) for o in outputs),
         "glassnet": __version__, "python": platform.python_version(),
     }
 

@@ -27,7 +27,8 @@ from .plotting import figure
 from .registry import Check, Outcome, reproduction, scalar_metrics
 
 CLAIM = ("One hidden layer of sigmoid units approximates a continuous 1-D function ever better as the "
-         "number of hidden units grows, both by the book's step construction and by training.")
+         "number of hidden units grows, both by the book's step construction (error ∝ 1/N: log-log slope near "
+         "−1) and by training (a negative log-log slope).")
 
 
 def target(x: np.ndarray) -> np.ndarray:
@@ -75,7 +76,7 @@ def _predict(net, inputs: Tensor) -> np.ndarray:
             source="Nielsen, Neural Networks and Deep Learning, ch. 4 (universal approximation)",
             dataset="a 1-D target function on a grid",
             setup=dict(units=(1, 2, 4, 8, 16, 32, 64, 128), points=400, steps=6000, lr=0.02, steepness=50.0),
-            quick=dict(units=(1, 4, 16), points=200, steps=1500, lr=0.02, steepness=50.0))
+            quick=dict(units=(1, 4, 16), points=200, steps=300))
 def trial(config, seed, condition):
     x = np.linspace(0, 1, config.points, dtype=np.float32)
     y = target(x).astype(np.float32)
@@ -97,7 +98,10 @@ def trial(config, seed, condition):
         e = np.asarray(errors[kind]["rms"])
         return float(np.corrcoef(np.arange(len(e)), np.argsort(np.argsort(e)))[0, 1])
 
-    numbers = {"units": units, "errors": errors,
+    def slope(kind):  # least-squares slope of log RMS error against log units
+        return float(np.polyfit(np.log(units), np.log(errors[kind]["rms"]), 1)[0])
+
+    numbers = {"units": units, "errors": errors, "log_log_slope": {k: slope(k) for k in curves},
                "rms_ratio_most_vs_one_unit": {k: improvement(k) for k in curves},
                "rank_correlation_units_vs_rms": {k: trend(k) for k in curves}}
     checks = [
@@ -107,6 +111,9 @@ def trial(config, seed, condition):
         Check("constructed: rank correlation of units with RMS error", trend("constructed"), "<=", -0.8),
         Check(f"trained ({config.steps} Adam steps): RMS error with {units[-1]} units / with 1 unit",
               improvement("trained"), "<", 0.5),
+        Check("constructed: slope of log RMS error against log units", slope("constructed"), "<", -0.5),
+        Check(f"trained ({config.steps} Adam steps): slope of log RMS error against log units", slope("trained"),
+              "<", 0.0),
     ]
 
     figures = {}

@@ -120,7 +120,7 @@ def _plot(result, out_dir):
     conditions=tuple(NETS),
     setup=dict(sizes=(784, 30, 30, 30, 30, 10), n_train=1000, steps=500, lr=0.1, l2=5.0, record_every=5,
                mini_batch=10, mini_batch_epochs=30),
-    quick=dict(n_train=300, steps=20, mini_batch_epochs=2),
+    quick=dict(n_train=200, steps=10, mini_batch_epochs=1),
     rules=[Rule(INIT_RATIO, SIGMOID, "<", 0.1), Rule(ADJACENT, SIGMOID, "<", 1.0),
            Rule(TRAIN_RATIO, SIGMOID, "<", 0.25),
            Rule(INIT_RATIO, RELU, ">", 0.3), Rule(PER_EXAMPLE, BATCH_NORM, ">", 0.3)],

@@ -82,7 +82,7 @@ def _train_stacked(x, y, seeds: int, activation: str, steps: int, lr: float, rng
             source="Goodfellow, Bengio, Courville, Deep Learning, ch. 6.1 (XOR)",
             dataset="the four XOR points",
             setup=dict(linear_samples=1000000, linear_steps=2000, seeds=500, steps=3000, lr=0.5),
-            quick=dict(linear_samples=20000, linear_steps=300, seeds=50, steps=1000, lr=0.5))
+            quick=dict(linear_samples=20000, linear_steps=100, seeds=20, steps=300))
 def trial(config, seed, condition):
     x, y = make_xor()
     rng = config.generator(seed, 0)

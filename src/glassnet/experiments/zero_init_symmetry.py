@@ -50,7 +50,7 @@ def distinct_units(model, tol: float = 1e-6) -> int:
             source="cs231n notes, Neural Networks 2 (pitfall: all-zero initialization)",
             dataset="a generated 2-D spiral",
             setup=dict(points=1000, hidden=10, steps=5000, lr=0.5, noise=0.15),
-            quick=dict(points=200, hidden=10, steps=1000, lr=0.5, noise=0.15))
+            quick=dict(points=200, steps=300))
 def trial(config, seed, condition):
     x, y = make_moons(config.points, noise=config.noise, generator=config.generator(seed, 0))
     xt = Tensor(x)
