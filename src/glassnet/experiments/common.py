@@ -1,5 +1,5 @@
 """Pieces several experiments share: a full-batch descent loop, callbacks
-that record accuracy and batch losses, the book's cost, and the data sets the
+that records accuracy, the book's cost, and the data sets the
 real-data experiments train on (real MNIST digits, Fashion-MNIST)."""
 
 from __future__ import annotations
@@ -61,16 +61,6 @@ class RecordAccuracy(Callback):
 
     def on_epoch_end(self, trainer, logs):
         self.accuracy.append(evaluate(trainer.model, (self.x, self.y))["accuracy"])
-
-
-class RecordBatchLoss(Callback):
-    """The loss of every mini-batch, in order, in ``self.losses``."""
-
-    def __init__(self):
-        self.losses = []
-
-    def on_batch_end(self, trainer, logs):
-        self.losses.append(logs["loss"])
 
 
 def book_cross_entropy(logits, labels):

@@ -39,15 +39,32 @@ def with_ci(summary: dict) -> str:
     return f"{fmt(summary['mean'])} [{fmt(lo)}, {fmt(hi)}]"
 
 
-def headline(result: dict) -> str:
-    """The rules' quantities with their CIs, and the book's value of the same quantity where it gives one."""
+def _quantity(metric: str, condition: str) -> str:
+    return metric if condition == "—" else f"{condition}: {metric}"
+
+
+def headline(result: dict, limit: int | None = None) -> str:
+    """What was measured, in one line: each rule's quantity with its 95% CI (for a
+    demonstration, how many of its exact checks hold), then the quantities the
+    book quotes, ours beside the book's; at most ``limit`` items of each."""
+    rules = [r for r in result["rules"] if r["ci95"] is not None]
     parts = []
-    for r in result["rules"]:
-        if r["ci95"] is None:
-            continue
-        book = result["book"].get(r["metric"], {}).get(r["quantity"])
-        parts.append(f"{r['quantity']}: {r['metric']} {fmt(r['mean'])} [{fmt(r['ci95'][0])}, {fmt(r['ci95'][1])}]"
-                     + (f" (book {fmt(book)})" if book is not None else ""))
+    if result["kind"] == "demonstration":
+        held = sum(r["outcome"] == "holds" for r in result["rules"])
+        parts.append(f"{held} of {len(result['rules'])} checks hold on every seed")
+    else:
+        for r in rules[:limit]:
+            book = result["book"].get(r["metric"], {}).get(r["quantity"])
+            parts.append(f"{_quantity(r['metric'], r['quantity'])} {fmt(r['mean'])} "
+                         f"[{fmt(r['ci95'][0])}, {fmt(r['ci95'][1])}]" + (f" (book {fmt(book)})" if book is not None else ""))
+        if limit is not None and len(rules) > limit:
+            parts.append(f"{len(rules) - limit} more rules in the JSON")
+    shown = {(r["metric"], r["quantity"]) for r in rules[:limit]}
+    quoted = [(m, c, v) for m, table in result["book"].items() for c, v in table.items()
+              if (m, c) not in shown and c in result["metrics"].get(m, {})]
+    for metric, condition, value in quoted[:None if limit is None else limit + 1]:
+        ours = result["metrics"][metric][condition]
+        parts.append(f"{_quantity(metric, condition)} {with_ci(ours)} (book {fmt(value)})")
     return "; ".join(parts)
 
 
@@ -136,7 +153,7 @@ def readme_table(results: list) -> str:
             continue
         verdict = r["verdict"] if r["verdict"] == "agrees" else f"**{r['verdict']}**"
         lines.append(f"| [{r['name']}](results/experiments/{r['name']}.json) | {r['kind']} | {verdict} | "
-                     f"{headline(r).replace('|', '/')} |")
+                     f"{headline(r, limit=3).replace('|', chr(92) + '|')} |")
     missing = [r["name"] for r in results if r["mode"] != "full"]
     if missing:
         lines += ["", "Not yet run in full (quick results only): " + ", ".join(missing) + "."]
