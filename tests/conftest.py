@@ -46,6 +46,12 @@ def missing(reason: str):
 
 
 @pytest.fixture(scope="session")
+def shared_data_root() -> Path:
+    """The root of the shared data ($GLASSNET_SHARED_DATA, else ``shared/data`` beside the main checkout)."""
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
 def shared_data():
     """``shared_data("mnist")``: that folder of the shared data, or a skip naming where it was looked for."""
     def folder(name: str) -> Path:

@@ -13,8 +13,8 @@ from .. import optim
 from ..nn import Parameter
 from ..tensor import Tensor
 from .common import minimize
-from .plotting import figure, save
-from .registry import Check, experiment
+from .plotting import figure
+from .registry import Check, Outcome, demonstration, scalar_metrics
 
 CLAIM = ("σ′ ≤ 0.25 (max at 0), tanh(x) = 2σ(2x) − 1, ReLU′ ∈ {0, 1}, Leaky ReLU′ ∈ {0.01, 1}; "
          "PReLU learns its negative slope; RReLU uses random slopes in [1/8, 1/3] when training and "
@@ -31,10 +31,10 @@ def _value_and_derivative(fn, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.data, t.grad
 
 
-def _learn_prelu_slope(config) -> tuple[float, list]:
+def _learn_prelu_slope(config, seed) -> tuple[float, list]:
     """Fit a PReLU's slope a (started at 0.25) to targets made by a leaky ReLU
     with slope ``config.prelu_target`` by SGD on the quadratic cost."""
-    rng = config.generator(1)
+    rng = config.generator(seed, 1)
     x = Tensor(rng.standard_normal((256, 1)))
     y = np.where(x.data > 0, x.data, config.prelu_target * x.data)
     a = Parameter(np.array([0.25]))
@@ -49,10 +49,12 @@ def _learn_prelu_slope(config) -> tuple[float, list]:
     return float(a.data[0]), path + [float(a.data[0])]
 
 
-@experiment("activations", CLAIM,
-            quick=dict(points=1201, span=6.0, rrelu_samples=20000, prelu_target=0.3, prelu_steps=100),
-            full=dict(points=1201, span=6.0, rrelu_samples=200000, prelu_target=0.3, prelu_steps=100))
-def run(config):
+@demonstration("activations", claim=CLAIM,
+            source="cs231n notes (activation functions); He et al. 2015 (PReLU); Xu et al. 2015 (RReLU)",
+            dataset="grids of points and random inputs",
+            setup=dict(points=1201, span=6.0, rrelu_samples=200000, prelu_target=0.3, prelu_steps=100),
+            quick=dict(points=1201, span=6.0, rrelu_samples=20000, prelu_target=0.3, prelu_steps=100))
+def trial(config, seed, condition):
     x = np.linspace(-config.span, config.span, config.points)  # float64, holds 0 exactly
     nonzero = x != 0  # ReLU-family derivatives are undefined at the kink
     prelu_a = Tensor(np.array([0.25]))
@@ -83,10 +85,10 @@ def run(config):
     off_relu = int(np.sum(~np.isin(curves["ReLU"][1][nonzero], (0.0, 1.0))))
     off_leaky = int(np.sum(~np.isin(curves["Leaky ReLU (0.01)"][1][nonzero], (0.01, 1.0))))
 
-    neg = -np.abs(config.generator(2).standard_normal(config.rrelu_samples)) - 1e-3
-    train_slopes = F.rrelu(Tensor(neg), LOWER, UPPER, training=True, generator=config.generator(3)).data / neg
+    neg = -np.abs(config.generator(seed, 2).standard_normal(config.rrelu_samples)) - 1e-3
+    train_slopes = F.rrelu(Tensor(neg), LOWER, UPPER, training=True, generator=config.generator(seed, 3)).data / neg
     test_slope = F.rrelu(Tensor(neg), LOWER, UPPER, training=False).data / neg
-    prelu_learned, prelu_path = _learn_prelu_slope(config)
+    prelu_learned, prelu_path = _learn_prelu_slope(config, seed)
 
     numbers = {
         "max_sigmoid_derivative": dsig.max(), "argmax_sigmoid_derivative": x[np.argmax(dsig)],
@@ -112,20 +114,23 @@ def run(config):
         Check("|learned PReLU slope − true slope|", abs(prelu_learned - config.prelu_target), "<", 0.01),
     ]
 
-    fig, axes = figure(1, 3, width=4.6)
-    for name, (y, dy) in curves.items():
-        style = dict(ls="--") if name.startswith(("PReLU", "RReLU")) else {}
-        axes[0, 0].plot(x, y, label=name, **style)
-        axes[0, 1].plot(x, dy, label=name, **style)
-    axes[0, 0].set(title="activation f(x)", xlabel="x", ylabel="f(x)", ylim=(-2, 3))
-    axes[0, 1].axhline(0.25, color="gray", ls=":", lw=1, label="0.25")
-    axes[0, 1].set(title="derivative f′(x) (autograd)", xlabel="x", ylabel="f′(x)", ylim=(-0.1, 1.1))
-    slopes = axes[0, 2]
-    slopes.hist(train_slopes, bins=40, density=True, alpha=0.6, label="RReLU training slopes")
-    slopes.axvline(test_slope.mean(), color="C3", label=f"RReLU test slope {test_slope.mean():.3f}")
-    slopes.axvline(prelu_learned, color="C2", ls="--", label=f"PReLU learned slope {prelu_learned:.3f} "
-                   f"(true {config.prelu_target})")
-    slopes.set(title="negative-side slopes", xlabel="slope a (for x < 0)", ylabel="density")
-    for ax in axes[0]:
-        ax.legend(fontsize=8, loc="lower right" if ax is slopes else "upper left")
-    return numbers, checks, [save(fig, config, "activations")]
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(1, 3, width=4.6)
+        for name, (y, dy) in curves.items():
+            style = dict(ls="--") if name.startswith(("PReLU", "RReLU")) else {}
+            axes[0, 0].plot(x, y, label=name, **style)
+            axes[0, 1].plot(x, dy, label=name, **style)
+        axes[0, 0].set(title="activation f(x)", xlabel="x", ylabel="f(x)", ylim=(-2, 3))
+        axes[0, 1].axhline(0.25, color="gray", ls=":", lw=1, label="0.25")
+        axes[0, 1].set(title="derivative f′(x) (autograd)", xlabel="x", ylabel="f′(x)", ylim=(-0.1, 1.1))
+        slopes = axes[0, 2]
+        slopes.hist(train_slopes, bins=40, density=True, alpha=0.6, label="RReLU training slopes")
+        slopes.axvline(test_slope.mean(), color="C3", label=f"RReLU test slope {test_slope.mean():.3f}")
+        slopes.axvline(prelu_learned, color="C2", ls="--", label=f"PReLU learned slope {prelu_learned:.3f} "
+                       f"(true {config.prelu_target})")
+        slopes.set(title="negative-side slopes", xlabel="slope a (for x < 0)", ylabel="density")
+        for ax in axes[0]:
+            ax.legend(fontsize=8, loc="lower right" if ax is slopes else "upper left")
+        figures = {"activations": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)

@@ -30,8 +30,8 @@ from ..models.cnn import book_cnn
 from ..nn.finetune import freeze, layerwise_param_groups, replace_head
 from ..train import evaluate, fit
 from .common import fashion_mnist
-from .plotting import figure, save
-from .registry import Check, experiment
+from .plotting import figure
+from .registry import Check, Outcome, reproduction, scalar_metrics
 
 CLAIM = ("After pre-training on 5 classes, learning 5 similar new classes from a few images per class works "
          "better with the pre-trained body (frozen, or fine-tuned with a smaller learning rate) than from "
@@ -56,8 +56,8 @@ def _few_shot(x, y, per_class: int, rng):
     return x[index], y[index]
 
 
-def _strategy_model(strategy: str, pretrained_state: dict, config, draw: int):
-    generator = config.generator(100 + draw)
+def _strategy_model(strategy: str, pretrained_state: dict, config, draw: int, seed: int):
+    generator = config.generator(seed, 100 + draw)
     model = book_cnn(num_classes=5, generator=generator)
     if strategy == STRATEGIES[0]:
         return model, optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
@@ -71,26 +71,27 @@ def _strategy_model(strategy: str, pretrained_state: dict, config, draw: int):
     return model, optim.SGD(groups, lr=config.lr, momentum=0.9)
 
 
-def _pretrain(x, y, x_test, y_test, classes, config) -> tuple[dict, float]:
+def _pretrain(x, y, x_test, y_test, classes, config, seed) -> tuple[dict, float]:
     """Train the book CNN on ``classes``; its state and its test accuracy on them."""
     xs, ys = _subset(x, y, classes)
-    model = book_cnn(num_classes=5, generator=config.generator(1))
+    model = book_cnn(num_classes=5, generator=config.generator(seed, 1))
     fit(model, (xs, ys), nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=config.lr, momentum=0.9),
-        epochs=config.pretrain_epochs, batch_size=config.batch_size, generator=config.generator(2), verbose=False)
+        epochs=config.pretrain_epochs, batch_size=config.batch_size, generator=config.generator(seed, 2), verbose=False)
     accuracy = evaluate(model, _subset(x_test, y_test, classes))["accuracy"]
     return {k: v.copy() for k, v in model.state_dict().items()}, accuracy
 
 
-@experiment("fine-tuning", CLAIM,
-            quick=dict(n_train=5000, n_test=1000, pretrain_epochs=2, shots=(10,), draws=1, finetune_epochs=15,
-                       batch_size=32, lr=0.02),
-            full=dict(n_train=60000, n_test=10000, pretrain_epochs=2, shots=(5, 20), draws=3, finetune_epochs=30,
-                      batch_size=32, lr=0.02))
-def run(config):
-    (x, y), (x_test, y_test) = fashion_mnist(config.n_train, config.n_test, config.generator(0))
+@reproduction("fine-tuning", claim=CLAIM,
+            source="cs231n notes, Transfer learning",
+            dataset="Fashion-MNIST",
+            setup=dict(n_train=60000, n_test=10000, pretrain_epochs=2, shots=(5, 20), draws=3, finetune_epochs=30,
+                      batch_size=32, lr=0.02),
+            quick=dict(n_train=1000, n_test=300, pretrain_epochs=1, shots=(10,), draws=1, finetune_epochs=5))
+def trial(config, seed, condition):
+    (x, y), (x_test, y_test) = fashion_mnist(config.n_train, config.n_test, config.generator(seed, 0))
     results, source_accuracy = {}, {}
     for split, (source, target) in SPLITS.items():
-        state, source_accuracy[split] = _pretrain(x, y, x_test, y_test, source, config)
+        state, source_accuracy[split] = _pretrain(x, y, x_test, y_test, source, config, seed)
         xt, yt = _subset(x, y, target)
         xt_test, yt_test = _subset(x_test, y_test, target)
         results[split] = {s: {} for s in STRATEGIES}
@@ -98,10 +99,10 @@ def run(config):
             for strategy in STRATEGIES:
                 accuracies = []
                 for draw in range(config.draws):
-                    few_x, few_y = _few_shot(xt, yt, shots, config.generator(10 + draw))
-                    model, opt = _strategy_model(strategy, state, config, draw)
+                    few_x, few_y = _few_shot(xt, yt, shots, config.generator(seed, 10 + draw))
+                    model, opt = _strategy_model(strategy, state, config, draw, seed)
                     fit(model, (few_x, few_y), nn.CrossEntropyLoss(), opt, epochs=config.finetune_epochs,
-                        batch_size=min(config.batch_size, len(few_x)), generator=config.generator(20 + draw),
+                        batch_size=min(config.batch_size, len(few_x)), generator=config.generator(seed, 20 + draw),
                         verbose=False)
                     accuracies.append(evaluate(model, (xt_test, yt_test))["accuracy"])
                 results[split][strategy][shots] = float(np.mean(accuracies))
@@ -121,19 +122,22 @@ def run(config):
         Check("pre-trained nets on their own classes: lowest test accuracy", min(source_accuracy.values()), ">", 0.7),
     ]
 
-    fig, axes = figure(1, 2, width=5.2, height=4.2)
-    shots = list(config.shots)
-    for ax, split in zip(axes[0], SPLITS):
-        for strategy in STRATEGIES:
-            ax.plot(shots, [100 * results[split][strategy][k] for k in shots], "o-", label=strategy)
-        ax.axhline(20, color="k", ls=":", lw=0.8, label="chance (5 classes)")
-        source, target = SPLITS[split]
-        ax.set(xscale="log" if len(shots) > 1 else "linear", xticks=shots, xticklabels=[str(k) for k in shots],
-               title=f"{split} split: pre-train {source} ({source_accuracy[split]:.0%}), learn {target}",
-               xlabel="labelled images per new class", ylabel="test accuracy on the new classes (%)",
-               ylim=(0, 100))
-        ax.title.set_fontsize(9)
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"Fine-tuning the book CNN: mean of {config.draws} draw(s) of the few images")
-    return numbers, checks, [save(fig, config, "fine_tuning")]
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(1, 2, width=5.2, height=4.2)
+        shots = list(config.shots)
+        for ax, split in zip(axes[0], SPLITS):
+            for strategy in STRATEGIES:
+                ax.plot(shots, [100 * results[split][strategy][k] for k in shots], "o-", label=strategy)
+            ax.axhline(20, color="k", ls=":", lw=0.8, label="chance (5 classes)")
+            source, target = SPLITS[split]
+            ax.set(xscale="log" if len(shots) > 1 else "linear", xticks=shots, xticklabels=[str(k) for k in shots],
+                   title=f"{split} split: pre-train {source} ({source_accuracy[split]:.0%}), learn {target}",
+                   xlabel="labelled images per new class", ylabel="test accuracy on the new classes (%)",
+                   ylim=(0, 100))
+            ax.title.set_fontsize(9)
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.legend(fontsize=8, loc="lower right")
+        fig.suptitle(f"Fine-tuning the book CNN: mean of {config.draws} draw(s) of the few images")
+        figures = {"fine-tuning": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)

@@ -12,8 +12,8 @@ from .. import functional as F
 from .. import nn, optim
 from ..tensor import Tensor
 from .common import minimize
-from .plotting import figure, save
-from .registry import Check, experiment
+from .plotting import figure
+from .registry import Check, Outcome, demonstration, scalar_metrics
 
 CLAIM = ("A sigmoid neuron started saturated (w = b = 2, x = 1, y = 0, η = 0.15) learns slowly at first "
          "with the quadratic cost and quickly with the cross-entropy cost.")
@@ -39,10 +39,12 @@ def _train(cost: str, config) -> tuple[np.ndarray, np.ndarray]:
     return np.array(costs), np.array(outputs)
 
 
-@experiment("learning-slowdown", CLAIM,
-            quick=dict(w0=2.0, b0=2.0, lr=0.15, epochs=300, early=50),
-            full=dict(w0=2.0, b0=2.0, lr=0.15, epochs=300, early=50))
-def run(config):
+@demonstration("learning-slowdown", claim=CLAIM,
+            source="Nielsen, Neural Networks and Deep Learning, ch. 3 (the learning slowdown)",
+            dataset="one neuron, one example",
+            setup=dict(w0=2.0, b0=2.0, lr=0.15, epochs=300, early=50),
+            quick=dict(w0=2.0, b0=2.0, lr=0.15, epochs=300, early=50))
+def trial(config, seed, condition):
     runs = {cost: _train(cost, config) for cost in ("quadratic", "cross-entropy")}
     early = config.early
     numbers = {}
@@ -64,17 +66,20 @@ def run(config):
               "<", (q["epochs_to_output_below_0.2"] or config.epochs) / 3),
     ]
 
-    fig, axes = figure(1, 3, width=4.3)
-    epochs = np.arange(config.epochs)
-    for ax, cost, color in ((axes[0, 0], "quadratic", "C0"), (axes[0, 1], "cross-entropy", "C1")):
-        ax.plot(epochs, numbers[cost]["cost"], color=color, label=cost)
-        ax.axvline(early, color="gray", ls=":", label=f"epoch {early}")
-        ax.set(title=f"{cost} cost", xlabel="epoch", ylabel="cost", ylim=(0, None))
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(1, 3, width=4.3)
+        epochs = np.arange(config.epochs)
+        for ax, cost, color in ((axes[0, 0], "quadratic", "C0"), (axes[0, 1], "cross-entropy", "C1")):
+            ax.plot(epochs, numbers[cost]["cost"], color=color, label=cost)
+            ax.axvline(early, color="gray", ls=":", label=f"epoch {early}")
+            ax.set(title=f"{cost} cost", xlabel="epoch", ylabel="cost", ylim=(0, None))
+            ax.legend()
+        ax = axes[0, 2]
+        for cost, color in (("quadratic", "C0"), ("cross-entropy", "C1")):
+            ax.plot(epochs, numbers[cost]["output"], color=color, label=cost)
+        ax.set(title="output a = σ(wx+b) (target 0)", xlabel="epoch", ylabel="output a", ylim=(0, 1))
         ax.legend()
-    ax = axes[0, 2]
-    for cost, color in (("quadratic", "C0"), ("cross-entropy", "C1")):
-        ax.plot(epochs, numbers[cost]["output"], color=color, label=cost)
-    ax.set(title="output a = σ(wx+b) (target 0)", xlabel="epoch", ylabel="output a", ylim=(0, 1))
-    ax.legend()
-    fig.suptitle(f"Learning slowdown: w = {config.w0}, b = {config.b0}, x = 1, y = 0, η = {config.lr}")
-    return numbers, checks, [save(fig, config, "learning_slowdown")]
+        fig.suptitle(f"Learning slowdown: w = {config.w0}, b = {config.b0}, x = 1, y = 0, η = {config.lr}")
+        figures = {"learning-slowdown": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)

@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor
-from .plotting import figure, save
-from .registry import Check, experiment
+from .plotting import figure
+from .registry import Check, Outcome, demonstration, scalar_metrics
 
 CLAIM = ("On cs231n's cat/car/frog scores the SVM losses are 2.9, 0 and 12.9 (mean 5.27) and the cat "
          "image's softmax loss is 2.04 in natural log (0.89 in base 10); w1 = [1,0,0,0] and "
@@ -31,8 +31,10 @@ STATED = dict(svm=(2.9, 0.0, 12.9), svm_mean=5.27, softmax_cat=2.04, softmax_cat
               l2_w1=1.0, l2_w2=0.25)
 
 
-@experiment("losses-worked-example", CLAIM, quick=dict(margin=1.0), full=dict(margin=1.0))
-def run(config):
+@demonstration("losses-worked-example", claim=CLAIM,
+               source="cs231n notes, Linear classification (the worked SVM and softmax example)",
+               dataset="the notes' three-example worked case", setup=dict(margin=1.0), seeds=1, quick_seeds=1)
+def trial(config, seed, condition):
     scores = Tensor(SCORES)  # float64
     svm = F.svm_loss(scores, LABELS, margin=config.margin, reduction="none").data
     svm_mean = F.svm_loss(scores, LABELS, margin=config.margin).item()
@@ -82,4 +84,4 @@ def run(config):
     ax.set_xticks(pos, list(weights))
     ax.set(title="same scores w·x = 1, different L2 penalty", ylabel="value")
     ax.legend(fontsize=8)
-    return numbers, checks, [save(fig, config, "losses_worked_example")]
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures={"losses": fig})

@@ -1,11 +1,16 @@
 """Figures for experiments: matplotlib without pyplot (no GUI, no global state).
 
-``fig, axes = figure(1, 2)`` makes a Figure on the Agg canvas; ``save(fig,
-config, "curves")`` writes ``<out_dir>/curves.png`` and returns its path.
+Every experiment gets ``<name>.png``: one dot plot per metric its rules read
+(or the book quotes), each condition's mean with its 95% CI as an error bar,
+the per-seed values as faint dots, the rule's threshold as a dashed line and
+the book's value as a red ×. Dot plots need no zero baseline, so nothing is
+exaggerated by a truncated bar. An experiment's own ``plot(result, out_dir)``
+adds curves (mean with a CI band, :func:`band`).
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -17,22 +22,92 @@ from matplotlib.ticker import MaxNLocator
 def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3.8,
            layout: str | None = "constrained", **kwargs):
     """A Figure with an ``nrows × ncols`` grid of axes of ``width × height``
-    inches each; ``axes`` is a 2-D array unless the grid is 1×1. Large grids
-    render much faster with ``layout=None`` and ``fig.subplots_adjust``."""
+    inches each; ``axes`` is a 2-D array unless the grid is 1×1."""
     fig = Figure(figsize=(width * ncols, height * nrows), layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, (axes[0, 0] if nrows == ncols == 1 else axes)
 
 
-def save(fig: Figure, config, stem: str) -> Path:
-    """Write ``fig`` as ``<config.out_dir>/<stem>.png`` and return the path.
+def save(fig: Figure, out_dir: Path, stem: str) -> Path:
+    """Write ``fig`` as ``<out_dir>/<stem>.png`` (small: 80 dpi) and return the path.
     Axes whose x label starts with "epoch" get whole-number ticks."""
     for ax in fig.axes:
         if ax.get_xlabel().startswith("epoch"):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    path = config.path(f"{stem}.png")
-    fig.savefig(path, dpi=100)
+    path = Path(out_dir) / f"{stem}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
     return path
+
+
+def band(ax, table: dict, condition: str, x=None, color=None, label=None, **kwargs) -> None:
+    """Draw ``table[condition]`` (a curve summary: mean and ci95 per point) as a
+    line with its 95% CI as a shaded band."""
+    mean = np.asarray(table[condition]["mean"], dtype=float)
+    lo, hi = (np.asarray(v, dtype=float) for v in table[condition]["ci95"])
+    x = np.arange(1, len(mean) + 1) if x is None else np.asarray(x)[:len(mean)]
+    line, = ax.plot(x, mean, color=color, label=label or condition, **kwargs)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+
+
+def summary_metrics(result: dict) -> list:
+    """The metrics the dot plots show: those the rules read, then those the book quotes."""
+    return list(dict.fromkeys([r["metric"] for r in result["rules"]] +
+                              [m for m in result["book"] if m in result["metrics"]]))
+
+
+def dot_plot(ax, result: dict, metric: str) -> None:
+    """One metric: mean ± 95% CI per condition (and paired difference), per-seed dots, thresholds, book ×."""
+    table = result["metrics"][metric]
+    labels = list(table)
+    for i, c in enumerate(labels):
+        s = table[c]
+        lo, hi = s["ci95"]
+        ax.errorbar([i], [s["mean"]], yerr=[[s["mean"] - lo], [hi - s["mean"]]], fmt="o", color="C0",
+                    capsize=4, ms=6, zorder=3)
+        ax.plot(np.full(len(s["per_seed"]), i) + np.linspace(-0.12, 0.12, len(s["per_seed"])), s["per_seed"],
+                ".", color="0.5", ms=4, zorder=2)
+    book = result["book"].get(metric, {})
+    for i, c in enumerate(labels):
+        if c in book:
+            ax.plot([i], [book[c]], "x", color="C3", ms=9, mew=2, zorder=4,
+                    label="the book" if "the book" not in ax.get_legend_handles_labels()[1] else None)
+    for r in result["rules"]:
+        if r["metric"] == metric and r["quantity"] in labels:
+            i = labels.index(r["quantity"])
+            ax.plot([i - 0.35, i + 0.35], [r["threshold"]] * 2, "--", color="C2", lw=1.2,
+                    label="rule's threshold" if "rule's threshold" not in ax.get_legend_handles_labels()[1] else None)
+    values = np.array([v for c in labels for v in table[c]["per_seed"]] + [b for b in book.values()], dtype=float)
+    if len(values) and np.all(values[np.isfinite(values)] > 0) and values.max() > 30 * values.min():
+        ax.set_yscale("log")  # ratios and gradient norms spanning decades
+    ax.set_xticks(range(len(labels)), ["\n".join(textwrap.wrap(c, 16)) for c in labels], fontsize=7)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_title("\n".join(textwrap.wrap(metric, 48)), fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize=7)
+
+
+def draw_figures(result: dict, out_dir: Path) -> list:
+    """``<name>.png`` (dot plots of the summary metrics) and the experiment's own figures."""
+    from . import registry
+
+    metrics = summary_metrics(result)
+    plot = registry.get(result["name"]).plot
+    paths = [] if plot is None else list(plot(result, Path(out_dir)))
+    if result["kind"] == "demonstration" or not metrics:  # exact facts: the check table says it all
+        return paths
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = figure(rows, cols, width=4.2, height=3.4)
+    axes = np.atleast_2d(axes)
+    for ax, metric in zip(axes.ravel(), metrics):
+        dot_plot(ax, result, metric)
+    for ax in axes.ravel()[len(metrics):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{result['name']} ({result['mode']}, {len(result['seeds'])} seeds): {result['verdict']} — "
+                 f"mean and 95% CI, grey dots per seed", fontsize=10)
+    return [save(fig, out_dir, result["name"])] + paths
 
 
 def decision_regions(ax, predict, x: np.ndarray, y: np.ndarray, title: str, steps: int = 200) -> None:

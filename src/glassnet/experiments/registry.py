@@ -1,34 +1,37 @@
 """The experiment registry: every claim of the curriculum as a run that can fail.
 
-An experiment is one module with a function ``run(config)`` decorated by
-:func:`experiment`, which gives its name, the claim in words, and two
-settings: ``quick`` (seconds, small data: the test suite runs it) and ``full``
-(the real data sets: what the report shows). ``run`` measures numbers, draws
-figures and states :class:`Check` s, each a measured value compared with a
-stated threshold, and returns ``(numbers, checks, figure paths)``; the
-decorator turns it into ``run(config) -> Result``. The verdict is the list of
-checks and the claim *agrees* when every check passes. Nothing in a verdict is
-hard-coded: change the data and it can fail.
+An experiment is one module that registers a *trial* function with
+:func:`reproduction` or :func:`demonstration`:
 
-:func:`run_experiment` seeds glassnet, runs one experiment into
-``out_dir/<name>/`` and writes ``result.json`` there (numbers, checks, setting,
-figure paths, wall time).
+    @reproduction("overfitting", claim=..., source=..., dataset=..., conditions=(...),
+                  setup=dict(...), quick=dict(...), rules=[Rule(...)], deviations=[...], book={...})
+    def trial(config, seed, condition) -> (metrics, curves)
+
+``trial`` runs one condition on one seed and returns ``metrics`` (``{metric:
+float}``) and ``curves`` (``{name: list of floats}``, e.g. the test accuracy
+per epoch; may be empty). Everything random in a trial comes from
+``config.generator(seed, stream)``: conditions that share a seed share the data
+subset (stream 0) and the initial weights (stream 1), so their differences are
+paired. The runner (:mod:`.runner`) runs seeds × conditions in parallel,
+summarises each metric over the seeds (:mod:`.stats`) and decides the rules.
+
+*Reproductions* test a claim on data; *demonstrations* show a fact that holds
+by construction (an identity, a symmetry, a worked example). Both are decided by
+their rules, but they are counted apart: a demonstration cannot disagree with
+the book unless the code is wrong.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import operator
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
-from ..random import seed as seed_glassnet
+from .stats import Rule
 
 # The experiment modules, in the order of the curriculum (and of the report).
 MODULES = (
@@ -55,12 +58,16 @@ MODULES = (
     "svm_vs_softmax",
 )
 
+KINDS = ("reproduction", "demonstration")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
 
 @dataclass
 class Check:
-    """One measured ``value`` compared with a stated ``threshold``: ``value op threshold``."""
+    """One value measured on one seed against a stated threshold: ``value op threshold``.
+
+    A trial that returns checks gets one rule per check: the check's value
+    becomes a metric, decided over the seeds by its 95% CI (:class:`Rule`)."""
 
     label: str
     value: float
@@ -70,34 +77,34 @@ class Check:
     def __post_init__(self):
         if self.op not in _OPS:
             raise ValueError(f"Check {self.label!r}: op must be one of {sorted(_OPS)}, got {self.op!r}")
-        self.value = _plain(self.value)
-        self.threshold = _plain(self.threshold)
+        self.value, self.threshold = float(self.value), float(self.threshold)
 
     @property
     def passed(self) -> bool:
-        v = self.value
-        if isinstance(v, float) and math.isnan(v):
-            return False
-        return bool(_OPS[self.op](v, self.threshold))
+        return not math.isnan(self.value) and bool(_OPS[self.op](self.value, self.threshold))
 
-    def comparison(self) -> str:
-        """``"value op threshold"``, e.g. ``"0.012 < 0.2"``."""
-        return f"{_fmt(self.value)} {self.op} {_fmt(self.threshold)}"
 
-    def __str__(self) -> str:
-        return f"{self.label} = {self.comparison()} {'✓' if self.passed else '✗'}"
+@dataclass
+class Outcome:
+    """What a trial returns: ``metrics`` ``{name: float}``, ``curves`` ``{name:
+    sequence}``, ``checks`` (each also a metric, with its rule) and ``figures``
+    ``{stem: matplotlib Figure}`` (drawn on the first seed only: an illustration
+    of one seed, titled so)."""
+
+    metrics: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)
+    checks: list = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+MODES = ("quick", "full")
 
 
 @dataclass
 class Config:
-    """What one run of an experiment gets: its mode (``"quick"`` or ``"full"``),
-    seed, output folder and the parameters of that mode (read as attributes:
-    ``config.epochs``)."""
+    """The setting of one run: experiment name, mode and the parameters of that
+    mode (read as attributes: ``config.epochs``)."""
 
     name: str
     mode: str
-    seed: int
-    out_dir: Path
     params: dict = field(default_factory=dict)
 
     def __getattr__(self, key):
@@ -111,97 +118,103 @@ class Config:
     def quick(self) -> bool:
         return self.mode == "quick"
 
-    def generator(self, offset: int = 0) -> np.random.Generator:
-        """A fresh generator seeded from the run's seed (``offset`` separates streams)."""
-        return np.random.default_rng([self.seed, offset])
-
-    def path(self, filename: str) -> Path:
-        """``out_dir/filename``, creating the folder."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        return self.out_dir / filename
-
-
-@dataclass
-class Result:
-    """What an experiment measured: the checks (hence verdict and agreement),
-    its numbers, its figures and its setting."""
-
-    name: str
-    claim: str
-    mode: str
-    seed: int
-    setting: dict
-    numbers: dict
-    checks: list
-    figures: list
-    seconds: float = float("nan")
-
-    @property
-    def agrees(self) -> bool:
-        """Whether every check passed (and there was at least one)."""
-        return bool(self.checks) and all(c.passed for c in self.checks)
-
-    @property
-    def verdict(self) -> str:
-        head = "AGREES" if self.agrees else "DISAGREES"
-        return f"{head}: " + "; ".join(str(c) for c in self.checks)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Result":
-        """The inverse of :meth:`to_dict` (reads a saved ``result.json``)."""
-        checks = [Check(c["label"], c["value"], c["op"], c["threshold"]) for c in d["checks"]]
-        return cls(d["name"], d["claim"], d["mode"], d["seed"], d["setting"], d["numbers"], checks,
-                   [Path(f) for f in d["figures"]], d["seconds"])
-
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name, "claim": self.claim, "mode": self.mode, "seed": self.seed,
-            "agrees": self.agrees, "verdict": self.verdict,
-            "checks": [{"label": c.label, "value": c.value, "op": c.op, "threshold": c.threshold,
-                        "passed": c.passed} for c in self.checks],
-            "setting": _plain(self.setting), "numbers": _plain(self.numbers),
-            "figures": [str(f) for f in self.figures], "seconds": self.seconds,
-        }
+    @staticmethod
+    def generator(seed: int, stream: int = 0) -> np.random.Generator:
+        """A generator for one stream of one seed: 0 data subset, 1 initial
+        weights, 2 shuffling, 3+ anything else. The same (seed, stream) gives the
+        same draws in every condition and every worker process."""
+        return np.random.default_rng([seed, stream])
 
 
 @dataclass
 class Experiment:
+    """A registered experiment (see the module docstring)."""
+
     name: str
+    kind: str
     claim: str
-    run: Callable[[Config], Result]
+    source: str
+    dataset: str
+    conditions: tuple
+    setup: dict
     quick: dict
-    full: dict
+    rules: list
+    deviations: list | Callable
+    book: dict
+    trial: Callable
+    plot: Callable | None
+    seeds: int
+    quick_seeds: int
     module: str
 
-    def config(self, mode: str, seed: int, out_root: Path) -> Config:
-        if mode not in ("quick", "full"):
+    def config(self, mode: str) -> Config:
+        """The :class:`Config` of ``mode``: the full setup, with the quick overrides in quick mode."""
+        if mode not in MODES:
             raise ValueError(f"experiment mode must be 'quick' or 'full', got {mode!r}")
-        return Config(self.name, mode, seed, Path(out_root) / self.name,
-                      dict(self.quick if mode == "quick" else self.full))
+        params = dict(self.setup)
+        if mode == "quick":
+            params.update(self.quick)
+        return Config(self.name, mode, params)
+
+    def conditions_of(self, config: Config) -> tuple:
+        """The condition labels (a callable ``conditions`` may depend on the setting)."""
+        return tuple(self.conditions(config) if callable(self.conditions) else self.conditions)
+
+    def rules_of(self, config: Config) -> list:
+        """The declared rules (trials that return checks add one rule per check)."""
+        return list(self.rules(config) if callable(self.rules) else self.rules or [])
+
+
+def scalar_metrics(numbers: dict, prefix: str = "") -> dict:
+    """The scalar numbers of a nested dict, as metrics named by their path
+    ("spiral / softmax / test_accuracy"); lists and strings are left out."""
+    out = {}
+    for key, value in numbers.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(scalar_metrics(value, f"{name} / "))
+        elif isinstance(value, (bool, int, float, np.integer, np.floating)) and not isinstance(value, str):
+            out[name] = float(value)
+        elif isinstance(value, np.ndarray) and value.ndim == 0:
+            out[name] = float(value)
+    return out
 
 
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, claim: str, quick: dict, full: dict):
-    """Decorator registering ``run(config) -> (numbers, checks, figures)`` as an
-    experiment; the registered function returns a full :class:`Result`."""
+def _register(kind: str, name: str, *, claim: str, source: str, dataset: str, setup: dict,
+              conditions=("—",), rules=None, quick: dict | None = None, deviations=(), book: dict | None = None, plot=None,
+              seeds: int | None = None, quick_seeds: int = 2):
+    if kind not in KINDS:
+        raise ValueError(f"experiment kind must be one of {KINDS}, got {kind!r}")
+    seeds = seeds if seeds is not None else (5 if kind == "reproduction" else 3)
+    if kind == "reproduction" and seeds < 5:
+        raise ValueError(f"reproduction {name!r}: at least 5 seeds, got {seeds}")
+    unknown = set(quick or {}) - set(setup)
+    if unknown:
+        raise ValueError(f"experiment {name!r}: quick overrides {sorted(unknown)} are not in its setup")
 
-    def register(fn):
-        if name in _REGISTRY and _REGISTRY[name].module != fn.__module__:
+    def register(trial):
+        if name in _REGISTRY and _REGISTRY[name].module != trial.__module__:
             raise ValueError(f"experiment {name!r} is registered twice "
-                             f"({_REGISTRY[name].module} and {fn.__module__})")
-
-        def run(config: Config) -> Result:
-            numbers, checks, figures = fn(config)
-            return Result(config.name, claim, config.mode, config.seed,
-                          dict(config.params), numbers, list(checks), [Path(f) for f in figures])
-
-        run.__doc__ = fn.__doc__
-        _REGISTRY[name] = Experiment(name, claim, run, dict(quick), dict(full), fn.__module__)
-        return run
+                             f"({_REGISTRY[name].module} and {trial.__module__})")
+        _REGISTRY[name] = Experiment(name, kind, claim, source, dataset, conditions, dict(setup),
+                                     dict(quick or {}), rules, deviations if callable(deviations) else list(deviations), dict(book or {}), trial, plot,
+                                     seeds, quick_seeds, trial.__module__)
+        return trial
 
     return register
+
+
+def reproduction(name: str, **kwargs):
+    """Register a claim tested on data (at least 5 seeds); see the module docstring."""
+    return _register("reproduction", name, **kwargs)
+
+
+def demonstration(name: str, **kwargs):
+    """Register a fact that holds by construction; see the module docstring."""
+    return _register("demonstration", name, **kwargs)
 
 
 def load_all() -> None:
@@ -210,9 +223,10 @@ def load_all() -> None:
         importlib.import_module(f"{__package__}.{module}")
 
 
-def names() -> list[str]:
+def names(kind: str | None = None) -> list[str]:
+    """The registered experiments in curriculum order (only those of ``kind`` when given)."""
     load_all()
-    return list(_REGISTRY)
+    return [n for n, e in _REGISTRY.items() if kind is None or e.kind == kind]
 
 
 def get(name: str) -> Experiment:
@@ -222,43 +236,4 @@ def get(name: str) -> Experiment:
     return _REGISTRY[name]
 
 
-def run_experiment(name: str, mode: str = "full", seed: int = 0, out_root="runs/experiments") -> Result:
-    """Seed glassnet with ``seed``, run experiment ``name`` in ``mode`` and
-    write ``out_root/<name>/result.json``; returns the :class:`Result`."""
-    exp = get(name)
-    config = exp.config(mode, seed, Path(out_root))
-    seed_glassnet(seed)
-    start = time.perf_counter()
-    result = exp.run(config)
-    result.seconds = time.perf_counter() - start
-    with open(config.path("result.json"), "w") as f:
-        json.dump(result.to_dict(), f, indent=1, allow_nan=True)
-    return result
-
-
-# ------------------------------------------------------------------ helpers
-def _plain(x):
-    """``x`` with NumPy scalars/arrays turned into Python numbers/lists (JSON-able)."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _plain(x.tolist())
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    if isinstance(x, Path):
-        return str(x)
-    return x
-
-
-def _fmt(x) -> str:
-    if isinstance(x, bool) or isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
+__all__ = ["Check", "Config", "Experiment", "Outcome", "Rule", "scalar_metrics", "reproduction", "demonstration", "names", "get", "load_all"]

@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor
-from .plotting import figure, save
-from .registry import Check, experiment
+from .plotting import figure
+from .registry import Check, Outcome, demonstration, scalar_metrics
 
 CLAIM = ("Naive softmax overflows to NaN on large logits (float32 past ≈ 88.7); softmax that "
          "subtracts the max logit first stays finite, sums to 1 and gives the same probabilities.")
@@ -24,10 +24,12 @@ def naive_softmax(s: np.ndarray) -> np.ndarray:
         return e / e.sum(axis=-1, keepdims=True)
 
 
-@experiment("softmax-stability", CLAIM,
-            quick=dict(offsets=(0.0, 1.0, 2.0), big=1000.0, sweep=400),
-            full=dict(offsets=(0.0, 1.0, 2.0), big=1000.0, sweep=4000))
-def run(config):
+@demonstration("softmax-stability", claim=CLAIM,
+            source="cs231n notes, Linear classification: practical issues (numeric stability)",
+            dataset="constructed logits",
+            setup=dict(offsets=(0.0, 1.0, 2.0), big=1000.0, sweep=4000),
+            quick=dict(offsets=(0.0, 1.0, 2.0), big=1000.0, sweep=400))
+def trial(config, seed, condition):
     offsets = np.array(config.offsets)
     reference = naive_softmax(offsets.astype(np.float64))  # small logits: the naive formula is exact
     big = config.big + offsets
@@ -74,22 +76,25 @@ def run(config):
               sweep["stable float32"].max(), "==", 0),
     ]
 
-    fig, axes = figure(1, 2, width=5.2)
-    ax = axes[0, 0]
-    for (label, bad), style in zip(sweep.items(), ("-", "--", ":")):
-        ax.plot(tops, bad, style, lw=2, label=label)
-    ax.axvline(numbers["ln_float32_max"], color="gray", lw=1, label="ln(float32 max) ≈ 88.7")
-    ax.axvline(numbers["ln_float64_max"], color="k", lw=1, label="ln(float64 max) ≈ 709.8")
-    ax.set(xscale="log", title="softmax of logits (m−2, m−1, m)", xlabel="largest logit m",
-           ylabel="fraction of non-finite probabilities", ylim=(-0.05, 1.05))
-    ax.legend(fontsize=8)
-    ax = axes[0, 1]
-    positions = np.arange(len(offsets))
-    ax.bar(positions - 0.2, np.nan_to_num(naive32, nan=0.0), 0.4, label="naive (NaN drawn as 0)")
-    ax.bar(positions + 0.2, stable32, 0.4, label="stable (max subtracted)")
-    for i, v in enumerate(naive32):
-        ax.annotate(f"{v}", (i - 0.2, 0.02), ha="center", fontsize=9)
-    ax.set_xticks(positions, [f"{v:g}" for v in big])
-    ax.set(title="float32 probabilities", xlabel="logit", ylabel="probability", ylim=(0, 1))
-    ax.legend(fontsize=8)
-    return numbers, checks, [save(fig, config, "softmax_stability")]
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(1, 2, width=5.2)
+        ax = axes[0, 0]
+        for (label, bad), style in zip(sweep.items(), ("-", "--", ":")):
+            ax.plot(tops, bad, style, lw=2, label=label)
+        ax.axvline(numbers["ln_float32_max"], color="gray", lw=1, label="ln(float32 max) ≈ 88.7")
+        ax.axvline(numbers["ln_float64_max"], color="k", lw=1, label="ln(float64 max) ≈ 709.8")
+        ax.set(xscale="log", title="softmax of logits (m−2, m−1, m)", xlabel="largest logit m",
+               ylabel="fraction of non-finite probabilities", ylim=(-0.05, 1.05))
+        ax.legend(fontsize=8)
+        ax = axes[0, 1]
+        positions = np.arange(len(offsets))
+        ax.bar(positions - 0.2, np.nan_to_num(naive32, nan=0.0), 0.4, label="naive (NaN drawn as 0)")
+        ax.bar(positions + 0.2, stable32, 0.4, label="stable (max subtracted)")
+        for i, v in enumerate(naive32):
+            ax.annotate(f"{v}", (i - 0.2, 0.02), ha="center", fontsize=9)
+        ax.set_xticks(positions, [f"{v:g}" for v in big])
+        ax.set(title="float32 probabilities", xlabel="logit", ylabel="probability", ylim=(0, 1))
+        ax.legend(fontsize=8)
+        figures = {"softmax-stability": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)

@@ -19,8 +19,8 @@ from ..data.synthetic import make_spiral
 from ..tensor import Tensor
 from ..train import fit, predict
 from .common import fashion_mnist
-from .plotting import decision_regions, figure, save
-from .registry import Check, experiment
+from .plotting import decision_regions, figure
+from .registry import Check, Outcome, reproduction, scalar_metrics
 
 CLAIM = ("Linear classifiers trained with the multiclass SVM loss and with the softmax loss reach about "
          "the same accuracy (within 5 points); the SVM loss is exactly 0 on examples that meet the margin, "
@@ -29,8 +29,8 @@ CLAIM = ("Linear classifiers trained with the multiclass SVM loss and with the s
 LOSSES = {"SVM (hinge)": nn.SVMLoss(), "softmax": nn.CrossEntropyLoss()}
 
 
-def _datasets(config):
-    rng = config.generator(0)
+def _datasets(config, seed):
+    rng = config.generator(seed, 0)
     x, y = make_spiral(config.spiral_per_class, classes=3, generator=rng)
     split = rng.permutation(len(x))
     half = len(x) // 2
@@ -40,28 +40,29 @@ def _datasets(config):
     return sets
 
 
-def _train(data, loss, config, name):
+def _train(data, loss, config, name, seed):
     (x, y), _ = data
     spiral = name == "spiral"
-    model = nn.Linear(x.shape[1], int(y.max()) + 1, generator=config.generator(1))
+    model = nn.Linear(x.shape[1], int(y.max()) + 1, generator=config.generator(seed, 1))
     fit(model, (x, y), loss, optim.SGD(model.parameters(), lr=config.lr, momentum=0.9),
         epochs=config.spiral_epochs if spiral else config.epochs,
-        batch_size=len(x) if spiral else config.batch_size, l2=config.l2, generator=config.generator(2),
+        batch_size=len(x) if spiral else config.batch_size, l2=config.l2, generator=config.generator(seed, 2),
         verbose=False)
     return model
 
 
-@experiment("svm-vs-softmax", CLAIM,
-            quick=dict(spiral_per_class=200, spiral_epochs=300, fashion_mnist=False, lr=0.1, l2=0.1),
-            full=dict(spiral_per_class=500, spiral_epochs=1000, fashion_mnist=True, n_train=60000, n_test=10000,
-                      epochs=10, batch_size=100, lr=0.1, l2=0.1))
-def run(config):
-    numbers, checks, models, sets = {}, [], {}, _datasets(config)
+@reproduction("svm-vs-softmax", claim=CLAIM, source="cs231n notes, Linear classification (SVM vs softmax)",
+              dataset="a generated 2-D spiral and Fashion-MNIST (60,000 training, 10,000 test images)",
+              setup=dict(spiral_per_class=500, spiral_epochs=1000, fashion_mnist=True, n_train=60000, n_test=10000,
+                         epochs=10, batch_size=100, lr=0.1, l2=0.1),
+              quick=dict(spiral_per_class=200, spiral_epochs=300, fashion_mnist=False))
+def trial(config, seed, condition):
+    numbers, checks, models, sets = {}, [], {}, _datasets(config, seed)
     for name, data in sets.items():
         (x, y), (x_test, y_test) = data
         numbers[name] = {}
         for label, loss in LOSSES.items():
-            model = models[name, label] = _train(data, loss, config, name)
+            model = models[name, label] = _train(data, loss, config, name, seed)
             scores = Tensor(predict(model, x).astype(np.float64))
             satisfied = F.svm_loss(scores, y, reduction="none").data == 0
             softmax_loss = F.cross_entropy(scores, y, reduction="none").data
@@ -84,14 +85,16 @@ def run(config):
             Check(f"{name}: softmax test accuracy / chance", soft["test_accuracy"] / chance, ">", 1.3),
         ]
 
-    figures = []
+    figures = {}
+    if seed != 0:  # illustrations of the first seed only
+        return Outcome(metrics=scalar_metrics(numbers), checks=checks)
     fig, axes = figure(1, 2, width=4.6, height=4.2)
     (x, y), _ = sets["spiral"]
     for ax, label in zip(axes[0], LOSSES):
         model = models["spiral", label]
         decision_regions(ax, lambda g, m=model: predict(m, g.astype(np.float32)).argmax(1), x, y,
                          f"spiral, {label}: test acc. {numbers['spiral'][label]['test_accuracy']:.0%}")
-    figures.append(save(fig, config, "svm_vs_softmax_spiral"))
+    figures["spiral"] = fig
     if "Fashion-MNIST" in sets:
         fig, axes = figure(2, 10, width=1.3, height=1.6)
         for row, label in enumerate(LOSSES):
@@ -105,5 +108,5 @@ def run(config):
             axes[row, 0].set_ylabel(f"{label}\n{numbers['Fashion-MNIST'][label]['test_accuracy']:.1%}", fontsize=8)
         fig.suptitle("Fashion-MNIST linear classifiers: each class's weight template (red +, blue −); "
                      "row label: loss and test accuracy", fontsize=10)
-        figures.append(save(fig, config, "svm_vs_softmax_templates"))
-    return numbers, checks, figures
+        figures["templates"] = fig
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)

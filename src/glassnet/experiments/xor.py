@@ -19,8 +19,8 @@ from ..data.synthetic import make_xor
 from ..nn import Parameter
 from ..tensor import Tensor, no_grad
 from .common import minimize
-from .plotting import decision_regions, figure, save
-from .registry import Check, experiment
+from .plotting import decision_regions, figure
+from .registry import Check, Outcome, demonstration, scalar_metrics
 
 CLAIM = ("A linear classifier gets at most 75% of XOR right; the hand-set 2-ReLU network is exact; "
          "a 2-2-1 network trained by gradient descent learns XOR for most random seeds.")
@@ -78,12 +78,14 @@ def _train_stacked(x, y, seeds: int, activation: str, steps: int, lr: float, rng
     return logits, accuracy
 
 
-@experiment("xor", CLAIM,
-            quick=dict(linear_samples=20000, linear_steps=300, seeds=50, steps=1000, lr=0.5),
-            full=dict(linear_samples=1000000, linear_steps=2000, seeds=500, steps=3000, lr=0.5))
-def run(config):
+@demonstration("xor", claim=CLAIM,
+            source="Goodfellow, Bengio, Courville, Deep Learning, ch. 6.1 (XOR)",
+            dataset="the four XOR points",
+            setup=dict(linear_samples=1000000, linear_steps=2000, seeds=500, steps=3000, lr=0.5),
+            quick=dict(linear_samples=20000, linear_steps=100, seeds=20, steps=300))
+def trial(config, seed, condition):
     x, y = make_xor()
-    rng = config.generator(0)
+    rng = config.generator(seed, 0)
     best_random_linear, best_line = _linear_search(x, y, config.linear_samples, rng)
     linear = _train_linear(x, y, config.linear_steps)
     with no_grad():
@@ -108,22 +110,25 @@ def run(config):
         Check(f"2-2-1 tanh net: fraction of {config.seeds} seeds reaching 100%", success["tanh"], ">=", 0.5),
     ]
 
-    fig, axes = figure(1, 4, width=3.8, height=3.6)
-    decision_regions(axes[0, 0], lambda g: g @ best_line[:2] + best_line[2] > 0, x, y,
-                     f"best of {config.linear_samples} linear: {best_random_linear:.0%}")
-    decision_regions(axes[0, 1], lambda g: hand(Tensor(g.astype(np.float32))).data[:, 0] > 0.5, x, y,
-                     "hand-set 2-ReLU net: 100%")
-    logits, accuracy = trained["tanh"]
-    good, bad = np.flatnonzero(accuracy == 1), np.flatnonzero(accuracy < 1)
-    for ax, picks, label in ((axes[0, 2], good, "learned"), (axes[0, 3], bad, "stuck")):
-        if picks.size:
-            i = picks[0]
-            with no_grad():
-                decision_regions(ax, lambda g, i=i: logits(Tensor(g.astype(np.float32))).data[i, :, 0] > 0, x, y,
-                                 f"2-2-1 tanh, seed {i}: {accuracy[i]:.0%} ({label})")
-        else:
-            ax.set_axis_off()
-            ax.set_title(f"no {label} run among {config.seeds} seeds")
-    fig.suptitle(f"XOR — success rate of trained 2-2-1 nets over {config.seeds} seeds: "
-                 + ", ".join(f"{k} {v:.0%}" for k, v in success.items()))
-    return numbers, checks, [save(fig, config, "xor_decision_boundaries")]
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(1, 4, width=3.8, height=3.6)
+        decision_regions(axes[0, 0], lambda g: g @ best_line[:2] + best_line[2] > 0, x, y,
+                         f"best of {config.linear_samples} linear: {best_random_linear:.0%}")
+        decision_regions(axes[0, 1], lambda g: hand(Tensor(g.astype(np.float32))).data[:, 0] > 0.5, x, y,
+                         "hand-set 2-ReLU net: 100%")
+        logits, accuracy = trained["tanh"]
+        good, bad = np.flatnonzero(accuracy == 1), np.flatnonzero(accuracy < 1)
+        for ax, picks, label in ((axes[0, 2], good, "learned"), (axes[0, 3], bad, "stuck")):
+            if picks.size:
+                i = picks[0]
+                with no_grad():
+                    decision_regions(ax, lambda g, i=i: logits(Tensor(g.astype(np.float32))).data[i, :, 0] > 0, x, y,
+                                     f"2-2-1 tanh, seed {i}: {accuracy[i]:.0%} ({label})")
+            else:
+                ax.set_axis_off()
+                ax.set_title(f"no {label} run among {config.seeds} seeds")
+        fig.suptitle(f"XOR — success rate of trained 2-2-1 nets over {config.seeds} seeds: "
+                     + ", ".join(f"{k} {v:.0%}" for k, v in success.items()))
+        figures = {"xor-decision-boundaries": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)

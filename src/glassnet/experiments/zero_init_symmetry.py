@@ -18,8 +18,8 @@ from ..data.synthetic import make_moons
 from ..models.mlp import mlp
 from ..tensor import Tensor, no_grad
 from .common import minimize
-from .plotting import decision_regions, figure, save
-from .registry import Check, experiment
+from .plotting import decision_regions, figure
+from .registry import Check, Outcome, demonstration, scalar_metrics
 
 CLAIM = ("With zero or constant initial weights all hidden units of a layer stay identical through "
          "training (the layer acts as one unit); random initial weights break the symmetry.")
@@ -46,16 +46,18 @@ def distinct_units(model, tol: float = 1e-6) -> int:
     return len(reps)
 
 
-@experiment("zero-init-symmetry", CLAIM,
-            quick=dict(points=200, hidden=10, steps=1000, lr=0.5, noise=0.15),
-            full=dict(points=1000, hidden=10, steps=5000, lr=0.5, noise=0.15))
-def run(config):
-    x, y = make_moons(config.points, noise=config.noise, generator=config.generator(0))
+@demonstration("zero-init-symmetry", claim=CLAIM,
+            source="cs231n notes, Neural Networks 2 (pitfall: all-zero initialization)",
+            dataset="a generated 2-D spiral",
+            setup=dict(points=1000, hidden=10, steps=5000, lr=0.5, noise=0.15),
+            quick=dict(points=200, steps=300))
+def trial(config, seed, condition):
+    x, y = make_moons(config.points, noise=config.noise, generator=config.generator(seed, 0))
     xt = Tensor(x)
     results, models = {}, {}
     for label, kwargs in INITS.items():
         model = mlp([2, config.hidden, 2], activation="sigmoid", init="default")
-        init.apply(model, generator=config.generator(1), **kwargs)
+        init.apply(model, generator=config.generator(seed, 1), **kwargs)
         start = unit_signatures(model).copy()
         opt = optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
         losses = minimize(lambda model=model: F.cross_entropy(model(xt), y), opt, config.steps)
@@ -76,19 +78,22 @@ def run(config):
     checks.append(Check("Xavier: distinct hidden units after training",
                         results["Xavier"]["distinct_hidden_units"], "==", config.hidden))
 
-    fig, axes = figure(2, 3, width=4.2, height=3.6)
-    for col, (label, model) in enumerate(models.items()):
-        r = results[label]
-        with no_grad():
-            decision_regions(axes[0, col], lambda g, m=model: m(Tensor(g.astype(np.float32))).data.argmax(axis=1),
-                             x, y, f"{label}\n{r['distinct_hidden_units']} of {config.hidden} units distinct, "
-                                   f"train acc. {r['train_accuracy']:.0%}")
-        ax = axes[1, col]
-        w = model[0].weight.data
-        ax.scatter(w[:, 0], w[:, 1], s=60, alpha=0.6, c=np.arange(config.hidden), cmap="tab10",
-                   edgecolors="k", label=f"{config.hidden} hidden units")
-        ax.set(title=f"{label}: weights into each unit", xlabel="weight from $x_1$",
-               ylabel="weight from $x_2$")
-        ax.legend(fontsize=8)
-    fig.suptitle(f"2-{config.hidden}-2 sigmoid net on two moons, {config.steps} full-batch SGD steps")
-    return numbers, checks, [save(fig, config, "zero_init_symmetry")]
+    figures = {}
+    if seed == 0:  # an illustration of the first seed
+        fig, axes = figure(2, 3, width=4.2, height=3.6)
+        for col, (label, model) in enumerate(models.items()):
+            r = results[label]
+            with no_grad():
+                decision_regions(axes[0, col], lambda g, m=model: m(Tensor(g.astype(np.float32))).data.argmax(axis=1),
+                                 x, y, f"{label}\n{r['distinct_hidden_units']} of {config.hidden} units distinct, "
+                                       f"train acc. {r['train_accuracy']:.0%}")
+            ax = axes[1, col]
+            w = model[0].weight.data
+            ax.scatter(w[:, 0], w[:, 1], s=60, alpha=0.6, c=np.arange(config.hidden), cmap="tab10",
+                       edgecolors="k", label=f"{config.hidden} hidden units")
+            ax.set(title=f"{label}: weights into each unit", xlabel="weight from $x_1$",
+                   ylabel="weight from $x_2$")
+            ax.legend(fontsize=8)
+        fig.suptitle(f"2-{config.hidden}-2 sigmoid net on two moons, {config.steps} full-batch SGD steps")
+        figures = {"zero-init-symmetry": fig}
+    return Outcome(metrics=scalar_metrics(numbers), checks=checks, figures=figures)
