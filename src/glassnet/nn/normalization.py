@@ -43,7 +43,8 @@ class _BatchNorm(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
-    def forward(self, x):
+    def forward(self, x, relu: bool = False):
+        """BN(x); ``relu=True`` gives max(BN(x), 0) as one fused node (``functional.batch_norm``)."""
         if x.ndim not in self._input_axes or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape {self._input_form.format(self.num_features)}, "
                              f"got {tuple(x.shape)}")
@@ -54,7 +55,8 @@ class _BatchNorm(Module):
             momentum = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
         return batch_norm(x, self.running_mean if self.track_running_stats else None,
                           self.running_var if self.track_running_stats else None,
-                          self.weight, self.bias, training=use_batch_stats, momentum=momentum, eps=self.eps)
+                          self.weight, self.bias, training=use_batch_stats, momentum=momentum, eps=self.eps,
+                          relu=relu)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
