@@ -1,7 +1,8 @@
 """glassnet: the classic neural-network curriculum on NumPy, real, fast, verified and visible."""
 
 from . import functional, init, nn, optim
-from .backend import default_dtype, get_num_threads, set_default_dtype, set_num_threads
+from .backend import (default_dtype, get_num_threads, set_default_dtype, set_num_threads, threads, tune_allocator,
+                      tune_allocator_once)
 from .gradcheck import gradcheck
 from .io import load, save
 from .random import seed
