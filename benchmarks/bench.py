@@ -297,7 +297,8 @@ def main(argv=None) -> int:
           f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}")
     spinners = busy_loops(args.busy_cores)
     try:
-        summaries = [bench_workload(w, images, runs, not args.quick, t, have_torch)
+        summaries = [bench_workload(w, min(images, WORKLOADS[w].get("quick_images", images)) if args.quick else images,
+                                runs, not args.quick, t, have_torch)
                      for t in thread_settings for w in workloads]
     finally:
         for p in spinners:

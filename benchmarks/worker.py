@@ -18,6 +18,7 @@ of its tensors (faster than ``torch.utils.data.DataLoader`` at small batches).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -85,7 +86,7 @@ WORKLOADS = {
     "resnet-small-b64": dict(batch=64, kind="image",
                              about="glassnet.models.resnet_small (stem + 3 stages x 2 residual blocks, widths "
                                    "16/32/64, batch norm, global average pool), SGD lr 0.05 momentum 0.9"),
-    "textcnn-b50": dict(batch=50, kind="text",
+    "textcnn-b50": dict(batch=50, kind="text", quick_images=2000,
                         about="Kim's CNN-rand on rt-polarity: embedding 300, filters 3/4/5 x 100 maps, max over "
                               "time, ReLU, dropout 0.5, linear; Adam lr 1e-3, sentences padded to 56 words"),
     "classic-b10": dict(batch=10, kind="flat",
@@ -394,8 +395,14 @@ def main(argv=None) -> None:
         (x, y, x_test, y_test), vocab_size = load_fashion_mnist(args.images, kind), 0
     # glassnet's own work runs as fit() runs it: allocator tuned, BLAS threads
     # chosen by glassnet.threads() (the idle cores, unless --threads says).
-    glassnet.tune_allocator_once()
-    with glassnet.threads(args.threads if args.framework != "torch" else None) as blas_threads:
+    if hasattr(glassnet, "threads"):
+        glassnet.tune_allocator_once()
+        thread_setting = glassnet.threads(args.threads if args.framework != "torch" else None)
+    else:  # a glassnet from before 2026-12-01 (set its threads and malloc at import): for before/after runs
+        from threadpoolctl import threadpool_limits
+        thread_setting = threadpool_limits(args.threads) if args.threads else contextlib.nullcontext()
+    with thread_setting as blas_threads:
+        blas_threads = blas_threads if isinstance(blas_threads, int) else None
         info["blas_threads"] = blas_threads or glassnet.get_num_threads()
         if args.workload == "classic-b10":
             seconds, loss, accuracy, flops = run_classic(args.framework, x, y, x_test, y_test, args.seed,
