@@ -18,6 +18,7 @@ of its tensors (faster than ``torch.utils.data.DataLoader`` at small batches).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -43,6 +44,26 @@ def load_fashion_mnist(images: int, kind: str):
     return x_train, y_train[:images].astype(np.int64), x_test, y_test.astype(np.int64)
 
 
+TEXT_LENGTH = 56  # tokens per sentence after padding/cutting (the longest rt-polarity sentence has 59)
+
+
+def load_rt_polarity(sentences: int):
+    """(x_train, y_train, x_test, y_test) for Kim's CNN: word ids (N, TEXT_LENGTH)
+    int64 and labels, from ``glassnet.data.text.load_rt_polarity`` (the project's
+    data search path); a fixed shuffle (seed 0) and a 90/10 split, the vocabulary
+    built from the training part. ``sentences`` caps the training sentences."""
+    from glassnet.data.text import Vocabulary, load_rt_polarity as load, pad_sequences, tokenize
+
+    texts, labels = load()
+    order = np.random.default_rng(0).permutation(len(texts))
+    tokens = [tokenize(texts[i]) for i in order]
+    labels = np.asarray(labels)[order].astype(np.int64)
+    cut = len(tokens) * 9 // 10
+    vocab = Vocabulary.build(tokens[:cut])
+    ids = pad_sequences([vocab.encode(t) for t in tokens], TEXT_LENGTH, vocab.pad_index)
+    return ids[:min(cut, sentences)], labels[:min(cut, sentences)], ids[cut:], labels[cut:], len(vocab)
+
+
 def one_hot(labels: np.ndarray) -> np.ndarray:
     out = np.zeros((len(labels), 10), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
@@ -65,13 +86,16 @@ WORKLOADS = {
     "resnet-small-b64": dict(batch=64, kind="image",
                              about="glassnet.models.resnet_small (stem + 3 stages x 2 residual blocks, widths "
                                    "16/32/64, batch norm, global average pool), SGD lr 0.05 momentum 0.9"),
+    "textcnn-b50": dict(batch=50, kind="text", quick_images=2000,
+                        about="Kim's CNN-rand on rt-polarity: embedding 300, filters 3/4/5 x 100 maps, max over "
+                              "time, ReLU, dropout 0.5, linear; Adam lr 1e-3, sentences padded to 56 words"),
     "classic-b10": dict(batch=10, kind="flat",
                         about="784-100-10 through glassnet.classic.network2 (float64, vectorised) vs "
                               "the book's per-example loop"),
 }
 
 
-def build_glassnet(workload: str):
+def build_glassnet(workload: str, vocab_size: int = 0):
     import glassnet as gn
     import glassnet.functional as F
     from glassnet import nn, optim
@@ -94,10 +118,14 @@ def build_glassnet(workload: str):
         from glassnet.models.resnet import resnet_small
         model = resnet_small()
         return model, F.cross_entropy, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), lambda y: y
+    if workload == "textcnn-b50":
+        from glassnet.models.textcnn import TextCNN
+        model = TextCNN(vocab_size, 300, 2, mode="rand", generator=np.random.default_rng(0))
+        return model, F.cross_entropy, optim.Adam(model.parameters(), lr=1e-3), lambda y: y
     raise ValueError(f"glassnet has no workload {workload!r}")
 
 
-def build_torch(workload: str):
+def build_torch(workload: str, vocab_size: int = 0):
     import math
 
     import torch
@@ -127,7 +155,36 @@ def build_torch(workload: str):
         model = torch_resnet_small()
         return (model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                 torch.from_numpy)
+    if workload == "textcnn-b50":
+        model = torch_textcnn(vocab_size)
+        return model, F.cross_entropy, torch.optim.Adam(model.parameters(), lr=1e-3), torch.from_numpy
     raise ValueError(f"torch has no workload {workload!r}")
+
+
+def torch_textcnn(vocab_size: int, embed_dim: int = 300, widths=(3, 4, 5), maps: int = 100):
+    """PyTorch's twin of ``glassnet.models.TextCNN(mode="rand")``: embedding
+    U(−0.25, 0.25) with a zero padding row, sentences padded by max(widths) − 1
+    on both ends, one Conv1d per width, max over time, ReLU, dropout 0.5, linear."""
+    import torch
+    from torch import nn
+
+    class TextCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+            with torch.no_grad():
+                self.embed.weight.uniform_(-0.25, 0.25)
+                self.embed.weight[0] = 0
+            self.convs = nn.ModuleList(nn.Conv1d(embed_dim, maps, h) for h in widths)
+            self.dropout = nn.Dropout(0.5)
+            self.fc = nn.Linear(len(widths) * maps, 2)
+
+        def forward(self, ids):
+            pad = max(widths) - 1
+            x = self.embed(nn.functional.pad(ids, (pad, pad))).transpose(1, 2)
+            return self.fc(self.dropout(torch.cat([torch.relu(c(x).amax(dim=2)) for c in self.convs], dim=1)))
+
+    return TextCNN()
 
 
 def torch_resnet_small(widths=(16, 32, 64), blocks_per_stage=2):
@@ -165,30 +222,66 @@ def torch_resnet_small(widths=(16, 32, 64), blocks_per_stage=2):
 
 
 # --------------------------------------------------------------- training
-def run_glassnet(workload, x, y, x_test, y_test, seed):
+def run_glassnet(workload, x, y, x_test, y_test, seed, vocab_size=0):
     import glassnet as gn
     from glassnet.data import DataLoader
 
     batch = WORKLOADS[workload]["batch"]
     gn.seed(seed)
-    warm_model, warm_loss, warm_opt, targets = build_glassnet(workload)
+    warm_model, warm_loss, warm_opt, targets = build_glassnet(workload, vocab_size)
     for xb, yb in _take(DataLoader((x, targets(y)), batch_size=batch, shuffle=True,
                                    generator=np.random.default_rng(seed + 1)), WARMUP_BATCHES):
         _glassnet_step(warm_model, warm_loss, warm_opt, xb, yb)
     del warm_model, warm_opt
 
-    model, loss_fn, opt, targets = build_glassnet(workload)
+    model, loss_fn, opt, targets = build_glassnet(workload, vocab_size)
     loader = DataLoader((x, targets(y)), batch_size=batch, shuffle=True, generator=np.random.default_rng(seed))
     start = time.perf_counter()
     for xb, yb in loader:
         loss = _glassnet_step(model, loss_fn, opt, xb, yb)
     seconds = time.perf_counter() - start
+    flops = training_flops_per_example(model, x[:1])
 
     model.eval()
     with gn.no_grad():
         predictions = np.concatenate([model(gn.Tensor(x_test[i:i + EVAL_CHUNK])).data.argmax(axis=1)
                                       for i in range(0, len(x_test), EVAL_CHUNK)])
-    return seconds, float(loss.item()), float((predictions == y_test).mean())
+    return seconds, float(loss.item()), float((predictions == y_test).mean()), flops
+
+
+def training_flops_per_example(model, example) -> float:
+    """Floating-point operations of one training example's matrix products:
+    3 × (2 × multiply-adds of the forward pass's Linear, Conv1d and Conv2d
+    layers), the usual count (forward, input gradient, weight gradient).
+    The multiply-adds are counted on one forward pass of ``example``."""
+    import glassnet as gn
+    from glassnet import nn
+
+    macs = 0
+
+    def count(module, out):
+        nonlocal macs
+        w = module.weight.data
+        if isinstance(module, nn.Linear):
+            macs += w.size * (out.data.size // out.data.shape[-1])
+        else:  # Conv1d, Conv2d: weights × output positions of one example
+            macs += w.size * int(np.prod(out.data.shape[2:]))
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))]
+    for m in layers:
+        def forward(*args, _m=m, _f=m.forward, **kwargs):
+            out = _f(*args, **kwargs)
+            count(_m, out)
+            return out
+        m.forward = forward
+    try:
+        model.eval()
+        with gn.no_grad():
+            model(gn.Tensor(example))
+    finally:
+        for m in layers:
+            del m.forward  # back to the class's method
+    return 6.0 * macs
 
 
 def _glassnet_step(model, loss_fn, opt, xb, yb):
@@ -204,7 +297,7 @@ def _take(iterable, n):
         yield item
 
 
-def run_torch(workload, x, y, x_test, y_test, seed):
+def run_torch(workload, x, y, x_test, y_test, seed, vocab_size=0):
     import torch
 
     batch = WORKLOADS[workload]["batch"]
@@ -224,11 +317,11 @@ def run_torch(workload, x, y, x_test, y_test, seed):
             opt.step()
         return loss
 
-    warm_model, warm_loss, warm_opt, targets = build_torch(workload)
+    warm_model, warm_loss, warm_opt, targets = build_torch(workload, vocab_size)
     epoch(warm_model, warm_loss, warm_opt, targets, limit=WARMUP_BATCHES)
     del warm_model, warm_opt
 
-    model, loss_fn, opt, targets = build_torch(workload)
+    model, loss_fn, opt, targets = build_torch(workload, vocab_size)
     start = time.perf_counter()
     loss = epoch(model, loss_fn, opt, targets)
     seconds = time.perf_counter() - start
@@ -237,7 +330,7 @@ def run_torch(workload, x, y, x_test, y_test, seed):
     with torch.no_grad():
         predictions = np.concatenate([model(torch.from_numpy(x_test[i:i + EVAL_CHUNK])).argmax(dim=1).numpy()
                                       for i in range(0, len(x_test), EVAL_CHUNK)])
-    return seconds, float(loss.item()), float((predictions == y_test).mean())
+    return seconds, float(loss.item()), float((predictions == y_test).mean()), None
 
 
 def run_classic(implementation, x, y, x_test, y_test, seed, weights_out):
@@ -263,7 +356,7 @@ def run_classic(implementation, x, y, x_test, y_test, seed, weights_out):
     if weights_out:
         np.savez(weights_out, *net.weights, *net.biases)
     test = [(row.astype(np.float64).reshape(784, 1), int(label)) for row, label in zip(x_test, y_test)]
-    return seconds, None, net.accuracy(test) / len(test)
+    return seconds, None, net.accuracy(test) / len(test), 6.0 * (784 * 100 + 100 * 10)
 
 
 # ------------------------------------------------------------------- main
@@ -287,29 +380,41 @@ def main(argv=None) -> None:
     parser.add_argument("--weights-out", default=None, help="classic-b10: save the trained weights (npz)")
     args = parser.parse_args(argv)
 
-    import glassnet  # its import sets the BLAS thread policy (glassnet.set_num_threads)
+    import glassnet
 
-    threads = {}
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
+    info = {}
     if args.framework == "torch":
         import torch
         if args.threads is not None:
             torch.set_num_threads(args.threads)
-        threads["torch_threads"] = torch.get_num_threads()
-    threads["blas_threads"] = glassnet.get_num_threads()
-
-    x, y, x_test, y_test = load_fashion_mnist(args.images, WORKLOADS[args.workload]["kind"])
-    if args.workload == "classic-b10":
-        seconds, loss, accuracy = run_classic(args.framework, x, y, x_test, y_test, args.seed, args.weights_out)
-    elif args.framework == "glassnet":
-        seconds, loss, accuracy = run_glassnet(args.workload, x, y, x_test, y_test, args.seed)
+        info["torch_threads"] = torch.get_num_threads()
+    kind = WORKLOADS[args.workload]["kind"]
+    if kind == "text":
+        x, y, x_test, y_test, vocab_size = load_rt_polarity(args.images)
     else:
-        seconds, loss, accuracy = run_torch(args.workload, x, y, x_test, y_test, args.seed)
+        (x, y, x_test, y_test), vocab_size = load_fashion_mnist(args.images, kind), 0
+    # glassnet's own work runs as fit() runs it: allocator tuned, BLAS threads
+    # chosen by glassnet.threads() (the idle cores, unless --threads says).
+    if hasattr(glassnet, "threads"):
+        glassnet.tune_allocator_once()
+        thread_setting = glassnet.threads(args.threads if args.framework != "torch" else None)
+    else:  # a glassnet from before 2026-12-01 (set its threads and malloc at import): for before/after runs
+        from threadpoolctl import threadpool_limits
+        thread_setting = threadpool_limits(args.threads) if args.threads else contextlib.nullcontext()
+    with thread_setting as blas_threads:
+        blas_threads = blas_threads if isinstance(blas_threads, int) else None
+        info["blas_threads"] = blas_threads or glassnet.get_num_threads()
+        if args.workload == "classic-b10":
+            seconds, loss, accuracy, flops = run_classic(args.framework, x, y, x_test, y_test, args.seed,
+                                                         args.weights_out)
+        elif args.framework == "glassnet":
+            seconds, loss, accuracy, flops = run_glassnet(args.workload, x, y, x_test, y_test, args.seed, vocab_size)
+        else:
+            seconds, loss, accuracy, flops = run_torch(args.workload, x, y, x_test, y_test, args.seed, vocab_size)
     print(json.dumps({"workload": args.workload, "framework": args.framework, "images": len(x),
                       "seconds": seconds, "images_per_s": len(x) / seconds, "final_loss": loss,
-                      "test_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(), **threads}))
+                      "test_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(),
+                      "training_flops_per_example": flops, **info}))
 
 
 if __name__ == "__main__":

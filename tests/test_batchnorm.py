@@ -34,6 +34,45 @@ def test_batch_norm_gradcheck(rng, shape, training):
     assert report.max_rel_error < TOL, str(report)
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_fused_batch_norm_relu_gradcheck_and_value(rng, training):
+    """relu=True is max(BN(x), 0): same values as the two ops, exact gradients."""
+    c = 3
+    x = Tensor(batch(rng, (4, c, 3, 2)), requires_grad=True)
+    gamma = Tensor(rng.uniform(0.5, 1.5, c), requires_grad=True)
+    beta = Tensor(rng.standard_normal(c), requires_grad=True)
+    mean, var = rng.standard_normal(c), rng.uniform(0.5, 2.0, c)
+
+    def fused(x, g, b):
+        return F.batch_norm(x, mean.copy(), var.copy(), g, b, training=training, relu=True)
+
+    expected = np.maximum(F.batch_norm(x, mean.copy(), var.copy(), gamma, beta, training=training).data, 0)
+    np.testing.assert_allclose(fused(x, gamma, beta).data, expected, rtol=1e-12, atol=1e-12)
+    assert 0 < (expected > 0).mean() < 1  # both sides of the kink are exercised
+    report = gn.gradcheck(fused, [x, gamma, beta])
+    assert report.max_rel_error < TOL, str(report)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_keeps_conv_memory_order(rng, training):
+    """An image batch in conv2d's (C, H, W, N) memory order is normalized in that
+    order (no copy: output and input gradient keep it) with the same numbers as
+    a C-contiguous one."""
+    x = batch(rng, (3, 2, 4, 5))
+    gamma, beta = rng.uniform(0.5, 1.5, 2), rng.standard_normal(2)
+    g = rng.standard_normal(x.shape)
+    results = []
+    for data in (x, np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+        xt, gt, bt = (Tensor(a, requires_grad=True) for a in (data, gamma, beta))
+        y = F.batch_norm(xt, np.zeros(2), np.ones(2), gt, bt, training=training)
+        y.backward(g)
+        results.append((y.data, xt.grad, gt.grad, bt.grad))
+    assert results[1][0].transpose(1, 2, 3, 0).flags.c_contiguous
+    assert results[1][1].transpose(1, 2, 3, 0).flags.c_contiguous
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
 def test_batch_norm_gradcheck_without_affine_or_running_stats(rng):
     x = Tensor(batch(rng, (5, 3, 2)), requires_grad=True)
     report = gn.gradcheck(lambda x: F.batch_norm(x, training=True), [x])

@@ -13,6 +13,7 @@ GRADCHECK_CASES = [  # x shape, weight shape, stride, padding, dilation, bias
     ((2, 3, 7, 6), (4, 3, 3, 2), 2, 1, 1, True),       # odd sizes, stride 2, padding 1, non-square kernel
     ((1, 2, 6, 7), (3, 2, 2, 3), (2, 1), (0, 2), 1, False),  # tuples, no bias
     ((2, 2, 7, 7), (2, 2, 3, 3), 1, 1, 2, True),       # dilation
+    ((2, 2, 5, 4), (3, 2, 2, 2), 1, (2, 0), 1, False),  # padding beyond the kernel: dx crops g
 ]
 
 
@@ -70,6 +71,41 @@ def test_course_cnn_front_matches_torch(torch, rng, assert_close, compare_with_t
     compare_with_torch(torch, ours, theirs, [x], rtol=1e-4, atol=1e-5, what="two-conv network")
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, what=f"grad of {name}")
+
+
+@pytest.mark.parametrize("ws, padding, dilation", [((4, 3, 3, 3), 1, 1), ((2, 3, 2, 3), (2, 0), 1),
+                                                   ((3, 3, 3, 2), (0, 1), (2, 1))])
+def test_stride_one_input_gradient_as_transposed_convolution_equals_col2im(rng, ws, padding, dilation):
+    """For stride 1, dx is computed as a correlation of the padded g with the
+    flipped, transposed kernel; it must equal the col2im fold used for strides > 1."""
+    from glassnet.functional.conv import _input_grad_col2im, _input_grad_transposed, _pad_hw, output_size, pair
+    (ph, pw), (dh, dw) = pair(padding), pair(dilation)
+    c, h, wd, n = 3, 7, 6, 2
+    w = rng.standard_normal(ws)
+    ho, wo = output_size(h, ws[2], 1, ph, dh), output_size(wd, ws[3], 1, pw, dw)
+    g = rng.standard_normal((ws[0], ho, wo, n))
+    padded_shape = _pad_hw(np.zeros((c, h, wd, n)), ph, ph, pw, pw).shape
+    by_transpose = _input_grad_transposed(g, w, (h, wd), (ph, pw), (dh, dw))
+    by_col2im = _input_grad_col2im(g.reshape(ws[0], -1), w.reshape(ws[0], -1), padded_shape, (h, wd), ws[2:],
+                                   (1, 1), (ph, pw), (dh, dw))
+    np.testing.assert_allclose(by_transpose, by_col2im, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_reads_either_memory_order(rng):
+    """An input in (C, H, W, N) memory order (another conv's output) and the same
+    numbers C-contiguous give the same output and gradients; the output keeps
+    the (C, H, W, N) order."""
+    x = rng.standard_normal((3, 2, 6, 5))
+    w = rng.standard_normal((4, 2, 3, 3))
+    results = []
+    for data in (x, np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)):
+        xt, wt = gn.Tensor(data, requires_grad=True), gn.Tensor(w, requires_grad=True)
+        y = F.conv2d(xt, wt, padding=1)
+        assert y.data.transpose(1, 2, 3, 0).flags.c_contiguous
+        (y * gn.Tensor(np.arange(y.data.size).reshape(y.shape) % 7)).sum().backward()
+        results.append((y.data, xt.grad, wt.grad))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_float64_stays_float64(rng):

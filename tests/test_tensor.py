@@ -81,6 +81,15 @@ def test_reductions_gradcheck(rng, op, axis, keepdims):
     check(lambda x: getattr(x, op)(axis=axis, keepdims=keepdims), x)
 
 
+def test_max_gradient_keeps_float32():
+    """Regression: the tie count was int64, so g / count turned a float32
+    gradient into float64 (and the sentence CNN's conv1d backward, fed that
+    gradient, ran its products in float64 with casts: 3× slower)."""
+    x = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    x.max(axis=1).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
 def test_max_routes_gradient_to_winner_and_splits_ties():
     x = Tensor(np.array([[1.0, 5.0, 2.0], [3.0, 3.0, 0.0]]), requires_grad=True)
     x.max(axis=1).sum().backward()

@@ -3,7 +3,8 @@
 from importlib import metadata as _metadata
 
 from . import functional, init, nn, optim
-from .backend import default_dtype, get_num_threads, set_default_dtype, set_num_threads
+from .backend import (default_dtype, get_num_threads, set_default_dtype, set_num_threads, threads, tune_allocator,
+                      tune_allocator_once)
 from .gradcheck import gradcheck
 from .io import load, save
 from .random import seed

@@ -432,7 +432,8 @@ class Tensor:
 
         def backward(g):
             winners = x == out
-            return (winners * (np.reshape(g, out.shape) / winners.sum(axis=axis, keepdims=True)),)
+            ties = winners.sum(axis=axis, keepdims=True, dtype=x.dtype)  # not int64: g keeps x's dtype
+            return (winners * (np.reshape(g, out.shape) / ties),)
 
         result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(
             out, axis=_normalize_axes(axis, x.ndim)))

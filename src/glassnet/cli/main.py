@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from ..backend import tune_allocator_once
 from ..distributed import DistributedError
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run ``glassnet ARGS`` (``argv`` defaults to the command line); returns the exit status."""
     args = build_parser().parse_args(argv)
+    tune_allocator_once()  # this process is glassnet's: keep freed large blocks for reuse (see backend)
     try:
         return args.func(args) or 0
     except (OSError, ValueError, DistributedError) as e:  # bad options, missing files: a message, not a traceback

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .. import backend
 from .. import functional as F
 from .. import init as initializers
 from .. import nn, optim
@@ -330,7 +330,7 @@ def run(args) -> int:
               f"{options['optimizer']} lr {options['lr']:g}, {options['schedule']} schedule; output {out}/",
               flush=True)
 
-    with threadpool_limits(blas_threads(options["threads"], local_size() if distributed else 1)):
+    with backend.threads(blas_threads(options["threads"], local_size() if distributed else 1)):
         history = fit(model, loader, loss, optimizer, options["epochs"], validation_data=validation,
                       callbacks=callbacks, scheduler=scheduler, l1=options["l1"], l2=options["l2"],
                       verbose=verbose, resume=checkpoint, metadata={"options": options}, distributed=distributed)

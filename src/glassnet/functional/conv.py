@@ -56,6 +56,39 @@ def _matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (b @ a.T).T
 
 
+def channels_first(a: np.ndarray) -> np.ndarray:
+    """An (N, C, H, W) array as a (C, H, W, N) view (free: a transpose of the strides)."""
+    return a.transpose(1, 2, 3, 0)
+
+
+def _pad_hw(a: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """A (C, H, W, N) array zero-padded (or, for negative amounts, cropped) on
+    axes 1 and 2, as a fresh C-contiguous array (C, H + top + bottom, W + left + right, N)."""
+    a = a[:, max(-top, 0):a.shape[1] - max(-bottom, 0), max(-left, 0):a.shape[2] - max(-right, 0)]
+    top, bottom, left, right = (max(p, 0) for p in (top, bottom, left, right))
+    if not (top or bottom or left or right):
+        return np.ascontiguousarray(a)
+    c, h, w, n = a.shape
+    out = np.zeros((c, h + top + bottom, w + left + right, n), dtype=a.dtype)
+    out[:, top:top + h, left:left + w] = a
+    return out
+
+
+def _unfold(xp: np.ndarray, kh: int, kw: int, stride, dilation, ho: int, wo: int) -> np.ndarray:
+    """im2col in (C, H, W, N) order: cols[(c, u, v), (i, j, n)] = xp[c, s·i + d·u, s·j + d·v, n].
+
+    xp (C, Hp, Wp, N) C-contiguous → cols (C·kh·kw, Ho·Wo·N). One copy of a
+    strided window view whose innermost run is the N contiguous images of a
+    pixel; no copy at all for a 1×1 kernel with stride 1 (cols is xp reshaped)."""
+    (sh, sw), (dh, dw) = stride, dilation
+    c, n = xp.shape[0], xp.shape[3]
+    if kh == kw == 1 and sh == sw == 1:
+        return xp.reshape(c, -1)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    windows = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
+    return np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3)).reshape(c * kh * kw, ho * wo * n)
+
+
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1) -> Tensor:
     """Cross-correlation of a batch of images with a bank of filters.
@@ -68,11 +101,15 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
 
     Forward: cols (C·kh·kw, Ho·Wo·N) gathers every receptive field (one copy of a
     strided window view), then y = W₂ @ cols with W₂ = W reshaped (C_out, C·kh·kw).
-    Backward, with g = dL/dy as G (C_out, Ho·Wo·N):
-    dW = G colsᵀ, db = Σ G over positions, dcols = W₂ᵀ G and dx = col2im(dcols):
-    each kernel offset (u, v) adds its slice of dcols back onto the input
-    positions it read (a loop over the kh·kw offsets only). dx is computed only
-    when x requires a gradient.
+    Backward, with g = dL/dy as G (C_out, Ho·Wo·N): dW = G colsᵀ, db = Σ G over
+    positions, and dx
+    - for stride 1, as the transposed convolution it is: the correlation of g,
+      zero-padded by d(k−1) − p, with the kernel flipped in both spatial axes and
+      its two channel axes swapped (one unfold of g and one product, written
+      straight into dx: no scatter);
+    - for larger strides, dcols = W₂ᵀ G folded back (col2im): each kernel offset
+      (u, v) adds its slice of dcols onto the input positions it read.
+    dx is computed only when x requires a gradient.
     """
     xd, w = x.data, weight.data
     if xd.ndim != 4 or w.ndim != 4:
@@ -92,43 +129,60 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                          f"kernel {kh}×{kw} (dilation ({dh}, {dw})); expected at least "
                          f"{dh * (kh - 1) + 1 - 2 * ph}×{dw * (kw - 1) + 1 - 2 * pw}")
 
-    # x in (C, H, W, N) order, padded: free when x already has that layout.
-    xt = xd.transpose(1, 2, 3, 0)
-    if ph or pw:
-        xp = np.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=xd.dtype)
-        xp[:, ph:ph + h, pw:pw + wd] = xt
-    else:
-        xp = np.ascontiguousarray(xt)
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    windows = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
-    cols = np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3)).reshape(c * kh * kw, ho * wo * n)
+    # x in (C, H, W, N) order, padded: no transposing copy when x already has that layout.
+    xp = _pad_hw(channels_first(xd), ph, ph, pw, pw)
+    cols = _unfold(xp, kh, kw, (sh, sw), (dh, dw), ho, wo)
     w2 = w.reshape(c_out, -1)
     y = w2 @ cols  # (C_out, Ho·Wo·N)
     if bias is not None:
         y += bias.data[:, None]
     out = y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2)
     keep_cols = cols if weight.requires_grad else None  # the only large array backward keeps
-    padded_shape = xp.shape
 
     def backward(g):
-        g2 = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(c_out, -1)
+        gt = channels_first(g)
+        g2 = np.ascontiguousarray(gt).reshape(c_out, -1)
         gx = gw = gb = None
         if weight.requires_grad:
             gw = _matmul_nt(g2, keep_cols).reshape(w.shape)
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=1)
         if x.requires_grad:
-            dcols = (w2.T @ g2).reshape(c, kh, kw, ho, wo, n)
-            dxp = np.zeros(padded_shape, dtype=w.dtype)
-            for u in range(kh):
-                rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
-                for v in range(kw):
-                    dxp[:, rows, v * dw:v * dw + sw * (wo - 1) + 1:sw] += dcols[:, u, v]
-            gx = dxp[:, ph:ph + h, pw:pw + wd].transpose(3, 0, 1, 2)
+            gx = (_input_grad_transposed(g2.reshape(gt.shape), w, (h, wd), (ph, pw), (dh, dw))
+                  if sh == sw == 1 else
+                  _input_grad_col2im(g2, w2, xp.shape, (h, wd), (kh, kw), (sh, sw), (ph, pw), (dh, dw)))
+            gx = gx.transpose(3, 0, 1, 2)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._from_op(out, parents, backward, "conv2d")
+
+
+def _input_grad_transposed(gt: np.ndarray, w: np.ndarray, size, padding, dilation) -> np.ndarray:
+    """dx of a stride-1 convolution, (C, H, W, N): g (C_out, Ho, Wo, N) zero-padded
+    by d(k−1) − p on each side (cropped where that is negative), correlated with
+    Wᵀ[c, o, u, v] = W[o, c, kh−1−u, kw−1−v]."""
+    (h, wd), (ph, pw), (dh, dw) = size, padding, dilation
+    c_out, c, kh, kw = w.shape
+    top, left = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+    gp = _pad_hw(gt, top, h + dh * (kh - 1) - gt.shape[1] - top, left, wd + dw * (kw - 1) - gt.shape[2] - left)
+    w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
+    return (w_t @ _unfold(gp, kh, kw, (1, 1), (dh, dw), h, wd)).reshape(c, h, wd, gt.shape[3])
+
+
+def _input_grad_col2im(g2, w2, padded_shape, size, kernel, stride, padding, dilation) -> np.ndarray:
+    """dx of a strided convolution, (C, H, W, N): dcols = W₂ᵀ G (C·kh·kw, Ho·Wo·N),
+    each kernel offset's slice added onto the padded input positions it read, then cropped."""
+    (h, wd), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = size, kernel, stride, padding, dilation
+    c, n = padded_shape[0], padded_shape[3]
+    ho, wo = output_size(h, kh, sh, ph, dh), output_size(wd, kw, sw, pw, dw)
+    dcols = (w2.T @ g2).reshape(c, kh, kw, ho, wo, n)
+    dxp = np.zeros(padded_shape, dtype=g2.dtype)
+    for u in range(kh):
+        rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
+        for v in range(kw):
+            dxp[:, rows, v * dw:v * dw + sw * (wo - 1) + 1:sw] += dcols[:, u, v]
+    return dxp[:, ph:ph + h, pw:pw + wd]
 
 
 def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,

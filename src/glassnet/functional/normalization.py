@@ -2,7 +2,10 @@
 
 Statistics are taken per channel (axis 1) over every other axis, so the same
 code serves (N, C) features, (N, C, L) sequences and (N, C, H, W) images. The
-input is viewed as (N, C, L) with L the product of the trailing axes, and the
+input is viewed, without a copy, as a 3-axis array (A, C, B) in its own memory
+order: (N, C, L) for C-contiguous data, (1, C, H·W·N) for images in conv2d's
+(C, H, W, N) order, so a convolution's output is normalized, and its gradient
+handed back, in the layout the next convolution reads for free. The
 per-channel sums are ``einsum`` contractions (no temporaries, and faster than
 ``ndarray.sum`` over axes (0, 2, 3); see benchmarks/README.md).
 """
@@ -24,10 +27,33 @@ def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ncl,ncl->c", a, b)
 
 
+def _batch_last(a: np.ndarray) -> bool:
+    """Whether the image batch ``a`` (N, C, H, W) lies in (C, H, W, N) memory order."""
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+def _rows(a: np.ndarray, batch_last: bool) -> np.ndarray:
+    """``a`` (N, C, *) as (A, C, B) rows: (1, C, H·W·N) in (C, H, W, N) order when
+    ``batch_last``, else (N, C, L); a view when ``a`` has that memory order."""
+    if batch_last:
+        return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(1, a.shape[1], -1)
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _unrows(r: np.ndarray, shape: tuple, batch_last: bool) -> np.ndarray:
+    """The inverse of ``_rows``: (A, C, B) rows back to an array of ``shape`` (a view)."""
+    if batch_last:
+        n, c, h, w = shape
+        return r.reshape(c, h, w, n).transpose(3, 0, 1, 2)
+    return r.reshape(shape)
+
+
 def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """y = γ·x̂ + β with x̂ = (x − μ)/√(σ² + ε), per channel c = axis 1.
+               momentum: float = 0.1, eps: float = 1e-5, relu: bool = False) -> Tensor:
+    """y = γ·x̂ + β with x̂ = (x − μ)/√(σ² + ε), per channel c = axis 1;
+    with ``relu=True``, y = max(γ·x̂ + β, 0) in the same node (rectified in place,
+    and backward masks g by [y > 0] before the batch-norm backward).
 
     x: (N, C, *); running_mean, running_var, γ = ``weight``, β = ``bias``: (C,).
 
@@ -48,13 +74,14 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
     xd = x.data
     if xd.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C, *) with at least 2 axes, got {xd.shape}")
-    n, c = xd.shape[:2]
+    c = xd.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and np.shape(t.data if isinstance(t, Tensor) else t) != (c,):
             raise ValueError(f"batch_norm: input {xd.shape} has {c} channels (axis 1) but {name} has shape "
                              f"{np.shape(t.data if isinstance(t, Tensor) else t)}")
-    x3 = xd.reshape(n, c, -1)
+    batch_last = _batch_last(xd)
+    x3 = _rows(xd, batch_last)
     m = x3.shape[0] * x3.shape[2]
     gamma = None if weight is None else weight.data
 
@@ -89,9 +116,13 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
         out -= (mean * scale)[:, None]
     if bias is not None:
         out += bias.data[:, None]
+    if relu:
+        np.maximum(out, 0, out=out)
 
     def backward(g):
-        g3 = g.reshape(n, c, -1)
+        g3 = _rows(g, batch_last)
+        if relu:
+            g3 = g3 * (out > 0)
         g_sum = _channel_sum(g3)  # Σ g = dβ
         if centered is not None:
             gx_sum = _channel_dot(g3, centered) * inv_std  # Σ g·x̂ = dγ
@@ -106,7 +137,7 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
                 gx *= scale[:, None]
             else:
                 gx = g3 * scale[:, None]
-            gx = gx.reshape(xd.shape)
+            gx = _unrows(gx, xd.shape, batch_last)
         grads = [gx]
         if weight is not None:
             grads.append(gx_sum.astype(weight.data.dtype, copy=False))
@@ -115,4 +146,5 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
         return tuple(grads)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
-    return Tensor._from_op(out.reshape(xd.shape), parents, backward, "batch_norm")
+    op = "batch_norm_relu" if relu else "batch_norm"
+    return Tensor._from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)

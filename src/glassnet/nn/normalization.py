@@ -7,6 +7,7 @@ import numpy as np
 from .. import backend
 from ..distributed import world as _world
 from ..distributed.sync_batch_norm import sync_batch_norm
+from ..functional.activations import relu as relu_
 from ..functional.normalization import batch_norm
 from .module import Module, Parameter
 
@@ -49,7 +50,8 @@ class _BatchNorm(Module):
             self.running_var[...] = 1
             self.num_batches_tracked[...] = 0
 
-    def forward(self, x):
+    def forward(self, x, relu: bool = False):
+        """BN(x); ``relu=True`` gives max(BN(x), 0) as one fused node (``functional.batch_norm``)."""
         if x.ndim not in self._input_axes or x.shape[1] != self.num_features:
             raise ValueError(f"{self!r}: expected input of shape {self._input_form.format(self.num_features)}, "
                              f"got {tuple(x.shape)}")
@@ -58,11 +60,11 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1  # in place: a 0-d array
             momentum = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
-        return self._normalize(x, use_batch_stats, momentum)
+        return self._normalize(x, use_batch_stats, momentum, relu)
 
-    def _normalize(self, x, use_batch_stats: bool, momentum: float):
+    def _normalize(self, x, use_batch_stats: bool, momentum: float, relu: bool = False):
         return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                          training=use_batch_stats, momentum=momentum, eps=self.eps)
+                          training=use_batch_stats, momentum=momentum, eps=self.eps, relu=relu)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -143,12 +145,13 @@ class SyncBatchNorm(_BatchNorm):
     _input_axes = (2, 3, 4, 5)
     _input_form = "(N, {0}, *)"
 
-    def _normalize(self, x, use_batch_stats: bool, momentum: float):
+    def _normalize(self, x, use_batch_stats: bool, momentum: float, relu: bool = False):
         world = _world.active()
         if world is None or world.size == 1 or not use_batch_stats:
-            return super()._normalize(x, use_batch_stats, momentum)
-        return sync_batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, world,
-                               momentum=momentum, eps=self.eps)
+            return super()._normalize(x, use_batch_stats, momentum, relu)
+        y = sync_batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, world,
+                            momentum=momentum, eps=self.eps)
+        return relu_(y) if relu else y
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module) -> Module:

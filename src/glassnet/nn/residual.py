@@ -25,8 +25,9 @@ class ResidualBlock(Module):
 
     ``residual=False`` gives the plain block of the same depth, h(x) = ReLU(f(x)),
     for the degradation comparison (deep plain stacks train worse).
-    The convolutions have no bias (batch norm's β takes its place); the sum
-    and the final ReLU are one fused node (``functional.residual.add_relu``).
+    The convolutions have no bias (batch norm's β takes its place); the first
+    batch norm and its ReLU are one fused node, and so are the sum and the
+    final ReLU (``functional.residual.add_relu``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, residual: bool = True,
@@ -49,7 +50,7 @@ class ResidualBlock(Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"ResidualBlock({self.extra_repr()}): expected input (N, {self.in_channels}, H, W), "
                              f"got {tuple(x.shape)}")
-        f = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        f = self.bn2(self.conv2(self.bn1(self.conv1(x), relu=True)))
         if not self.residual:
             return F.relu(f)
         return add_relu(f, x if self.shortcut is None else self.shortcut(x))

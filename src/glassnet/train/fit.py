@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import backend
 from .. import random as grandom
 from ..data.loader import DataLoader
 from ..distributed.data_parallel import OneProcess
@@ -495,6 +496,11 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
     Ctrl-C stops after the current mini-batch, lets the callbacks write a
     resumable checkpoint (see ``ModelCheckpoint``) and returns the History
     with ``interrupted=True``.
+
+    Speed settings: the run uses :func:`glassnet.threads` (BLAS threads: the
+    idle cores, or ``set_num_threads`` / ``GLASSNET_NUM_THREADS``; the previous
+    setting is put back when fit returns) and tunes glibc's malloc once per
+    process (:func:`glassnet.tune_allocator`; ``GLASSNET_TUNE_MALLOC=0`` skips it).
     """
     if seed is not None:
         if generator is not None:
@@ -512,4 +518,6 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
                       penalty, accuracy, verbose, metadata, distributed or None)
     if resume is not None:
         trainer.load_checkpoint(resume if isinstance(resume, Checkpoint) else load_checkpoint(resume))
-    return trainer.run()
+    backend.tune_allocator_once()
+    with backend.threads():  # the BLAS threads of this run, put back afterwards
+        return trainer.run()
