@@ -14,6 +14,7 @@ import sys
 from ..distributed import DistributedError
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
 
 
 def build_parser() -> argparse.ArgumentParser:
