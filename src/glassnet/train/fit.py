@@ -51,7 +51,7 @@ from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..nn.module import Module
 from ..optim.lr_scheduler import ReduceLROnPlateau as _PlateauScheduler
 from ..tensor import Tensor, no_grad
-from .callbacks import Callback, NaNGuard
+from .callbacks import Callback, NaNGuard, non_finite_entry
 from .history import History
 
 
@@ -201,6 +201,12 @@ class Trainer:
         self.interrupted = False
         self.last_batch = None
         self._interrupt_requested = False  # Ctrl-C on this process
+        # where a second Ctrl-C (KeyboardInterrupt at any point) can land: "between" batches (a clean
+        # point), in a batch's "forward" part (only buffers such as batch norm's running statistics
+        # changed: they are put back, and the checkpoint resumes from the start of that batch), or in an
+        # "update" (the optimizer step or an epoch's bookkeeping, half done: no checkpoint is written)
+        self._phase = "between"
+        self._buffers_before = {}
         self._stop_agreed = False  # ... on any process, as of the last step
         self._running = [0.0, 0, 0]  # sum of batch loss × size, correct, examples, this epoch
         self._epoch_time = 0.0  # seconds already spent on this epoch (before a resume)
@@ -228,11 +234,24 @@ class Trainer:
         states["global"] = grandom.get_state()
         return states
 
-    def save_checkpoint(self, path) -> None:
+    def save_checkpoint(self, path) -> bool:
         """Write a training checkpoint of the current position (atomically; in
-        data-parallel training process 0 writes it, the same on every process)."""
+        data-parallel training process 0 writes it, the same on every process);
+        returns whether it was written. Nothing is written in the middle of a
+        batch (after a second Ctrl-C: the weights would belong to another batch
+        than the recorded position) or when a weight is NaN or infinite: the
+        previous checkpoint stays."""
         if not self.is_root:
-            return
+            return False
+        if self._phase != "between":
+            self.say(f"aborted in the middle of an update at epoch {self.epoch + 1}, batch {self.batch + 1}: no "
+                     f"checkpoint written to {path} (the last one written, if any, is kept)", err=True)
+            return False
+        bad = non_finite_entry(self.model)
+        if bad is not None:
+            self.say(f"the model's {bad!r} is NaN or infinite: no checkpoint written to {path} "
+                     f"(the last one written, if any, is kept)", err=True)
+            return False
         loader_state = self.loader.state_dict()
         loader_state["batches_done"] = self.batch  # batches completed, not merely fetched
         if self.batch == 0 and loader_state.get("epoch_start") is not None:
@@ -251,6 +270,7 @@ class Trainer:
             "callbacks": callbacks, "regularization": {"l1": self.l1, "l2": self.l2, "n": self.n_train},
         }
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, state, arrays, self.metadata)
+        return True
 
     def load_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Continue from ``checkpoint``: weights, optimizer, scheduler, position,
@@ -309,6 +329,9 @@ class Trainer:
                         break
             except KeyboardInterrupt:
                 self.interrupted = True
+                if self._phase == "forward":  # nothing but buffers changed: back to the start of the batch
+                    self.model.load_state_dict(self._buffers_before, strict=False)
+                    self._phase = "between"
         if self.interrupted:
             self.history.interrupted = True
             self.history.stop_reason = f"interrupted at epoch {self.epoch + 1}, batch {self.batch}"
@@ -328,15 +351,19 @@ class Trainer:
         try:
             batches = iter(self.loader)
             while True:
+                self._buffers_before = {k: np.array(v) for k, v in self.model.named_buffers()}
+                self._phase = "forward"
                 self._rng_before_batch = self._rng_states()
                 try:
                     xb, yb = next(batches)
                 except StopIteration:
                     self._rng_before_batch = None
+                    self._phase = "between"
                     break
                 loss_value = self._step(xb, yb)
                 self._rng_before_batch = None
                 self.batch += 1
+                self._phase = "between"
                 bar.update()
                 if self.batch % 16 == 0 and not bar.disable:
                     bar.set_postfix_str(_format_logs(self._running_logs()), refresh=False)
@@ -364,6 +391,7 @@ class Trainer:
             correct = correct_count(out.data, y_local.data) if self.accuracy else 0
             value, correct, self._stop_agreed = self.distributed.reduce(
                 self.model.parameters(), float(loss.data), correct, self._interrupt_requested)
+        self._phase = "update"  # from here on the weights and the optimizer's state change
         if self._weights:
             scale1, scale2 = self.l1 / self.n_train, self.l2 / self.n_train
             for w in self._weights:
@@ -398,10 +426,12 @@ class Trainer:
             logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = self.lr
         logs["time"] = self._epoch_time
+        self._phase = "update"
         self.history.append(**logs)
         self._step_scheduler(logs)
         self.epoch, self.batch = self.epoch + 1, 0
         self._running, self._epoch_time = [0.0, 0, 0], 0.0
+        self._phase = "between"
         self.say(f"epoch {len(self.history)}/{self.epochs}: {_format_logs(logs)}")
         self._call("on_epoch_end", logs)
 
@@ -433,7 +463,8 @@ def _sigint_stops_after_batch(trainer: Trainer):
             raise KeyboardInterrupt
         trainer._interrupt_requested = True
         if trainer.verbose:
-            print("\nCtrl-C: stopping after this batch (press again to abort at once)", file=sys.stderr, flush=True)
+            print("\nCtrl-C: stopping after this batch (press again to abort at once, without a checkpoint)",
+                  file=sys.stderr, flush=True)
 
     signals = trainer.distributed.stop_signals  # data parallel: also mpirun's SIGTERM, Slurm's SIGUSR1
     previous = {s: signal.signal(s, handler) for s in signals}
