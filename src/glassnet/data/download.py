@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
+from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from ..files import fsync_dir, remove_stale_temp_files, temp_path
 
 CHUNK = 1 << 20
 
@@ -30,24 +32,16 @@ class DownloadError(OSError):
         self.attempts = attempts
 
 
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not supported on this platform (Windows)
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fetch(url: str, md5: str, folder: str, filename: str, timeout: float, progress: bool) -> str:
     """Stream ``url`` into a temp file in ``folder``; rename it to ``filename`` if its md5 is right.
 
     Returns the final path. Raises on network errors and checksum mismatch; the
     temp file never survives a failure.
     """
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+    target = Path(folder) / filename
+    remove_stale_temp_files(target, "part")
+    tmp = temp_path(target, "part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         h = hashlib.md5()
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
@@ -64,7 +58,7 @@ def _fetch(url: str, md5: str, folder: str, filename: str, timeout: float, progr
                 raise OSError(f"incomplete download: the connection closed after {received} of {total} bytes")
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.chmod(tmp, 0o644)  # created 0600 while incomplete
         if h.hexdigest() != md5:
             raise ValueError(f"md5 mismatch: expected {md5}, got {h.hexdigest()}")
         final = os.path.join(folder, filename)
@@ -73,7 +67,7 @@ def _fetch(url: str, md5: str, folder: str, filename: str, timeout: float, progr
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_dir(folder)
+    fsync_dir(Path(folder))
     return final
 
 

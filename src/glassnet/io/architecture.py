@@ -365,6 +365,8 @@ def from_config(config: dict) -> Module:
     global_state = grandom.get_state()  # constructors draw initial weights: leave no trace
     try:
         model = decoder.module(config["module"])
+    except RecursionError:
+        raise ArchitectureError("the architecture config is nested too deeply to be a model") from None
     finally:
         grandom.set_state(global_state)
     decoder.restore_generator_states()
