@@ -467,7 +467,7 @@ class Tensor:
         """Mean over ``axis``: the sum divided by the number of elements averaged."""
         count = self._data.size if axis is None else int(np.prod([self._data.shape[i] for i in
                                                                  _normalize_axes(axis, self._data.ndim)]))
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)  # empty: NaN, as NumPy
 
     def max(self, axis=None, keepdims: bool = False):
         """Max over ``axis``; the gradient goes to the winning element (split

@@ -95,6 +95,7 @@ class NaNGuard(Callback):
 
     def __init__(self):
         self._good, self._good_when = None, ""
+        self.stopped = False  # whether this guard stopped training
 
     def _keep(self, trainer, when: str) -> None:
         self._good, self._good_when = _copy_weights(trainer.model), when
@@ -121,6 +122,7 @@ class NaNGuard(Callback):
                 bad = non_finite_entry(trainer.model)
                 if bad is not None:
                     trainer.model.load_state_dict(self._good)
+                    self.stopped = True
                     trainer.stop(f"the weights became NaN or infinite ({bad!r}) at epoch {trainer.epoch + 1}, "
                                  f"batch {logs['batch']}, while the loss was still finite: learning rate "
                                  f"{trainer.lr:g} is probably too high; kept the last good weights, "
@@ -133,6 +135,7 @@ class NaNGuard(Callback):
         else:
             cause = f"learning rate {trainer.lr:g} is probably too high"
         trainer.model.load_state_dict(self._good)
+        self.stopped = True
         trainer.stop(f"loss became {what} at epoch {trainer.epoch + 1}, batch {logs['batch']}: {cause}; "
                      f"kept the last good weights, from {self._good_when}")
 

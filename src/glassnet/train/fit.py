@@ -49,6 +49,7 @@ from ..data.loader import DataLoader
 from ..distributed.data_parallel import OneProcess
 from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..nn.module import Module
+from ..nn.normalization import BatchNorm1d
 from ..optim.lr_scheduler import ReduceLROnPlateau as _PlateauScheduler
 from ..tensor import Tensor, no_grad
 from .callbacks import Callback, NaNGuard, non_finite_entry
@@ -63,6 +64,22 @@ def _as_loader(data, batch_size: int, shuffle: bool, generator=None) -> DataLoad
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return DataLoader(tuple(data), batch_size=batch_size, shuffle=shuffle, generator=generator)
     raise TypeError(f"expected a DataLoader or an (x, y) pair of arrays, got {type(data).__name__}")
+
+
+def _no_last_batch_of_one(model, loader) -> None:
+    """BatchNorm1d cannot normalize a mini-batch of one example: rather than fail
+    at the end of the first epoch, drop such a last batch (``drop_last``, as
+    PyTorch's DataLoader does), with a warning."""
+    n, b = len(loader.dataset), loader.batch_size
+    if n == 0:
+        raise ValueError("fit: the training data has no examples")
+    if getattr(loader, "drop_last", True) or n % b != 1 or n == 1:
+        return
+    if any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        loader.drop_last = True
+        warnings.warn(f"fit: {n} examples in batches of {b} leave a last batch of 1 example, which batch norm "
+                      f"cannot normalize: it is dropped every epoch (drop_last=True), so each epoch trains on "
+                      f"{n - 1} examples (a different one left out each epoch when shuffled)", stacklevel=3)
 
 
 def correct_count(outputs: np.ndarray, targets: np.ndarray) -> int:
@@ -550,6 +567,7 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
             raise ValueError("fit: pass either generator or seed, not both")
         generator = np.random.default_rng(seed)
     loader = _as_loader(train_data, batch_size, shuffle, generator)
+    _no_last_batch_of_one(model, loader)
     val_loader = None if validation_data is None else _as_loader(validation_data, 1000, shuffle=False)
     callbacks = list(callbacks)
     if nan_guard and not any(isinstance(cb, NaNGuard) for cb in callbacks):
