@@ -139,3 +139,45 @@ def test_training_refuses_to_start_from_non_finite_weights():
     model[-1].bias.data[1] = np.nan
     with pytest.raises(ValueError, match=r"'2.bias' holds NaN or infinite values before training"):
         fit(model, DATA, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 1, verbose=False)
+
+
+def _checkpoint_of_one_epoch(tmp_path):
+    glassnet.seed(0)
+    model = mlp("2-8-3", batch_norm=False, dropout=0)
+    fit(model, DATA, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 1, batch_size=16, seed=1,
+        callbacks=[ModelCheckpoint(tmp_path, monitor="loss")], verbose=False)
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    run = checkpoint.state["run"]
+    assert (run["batch_size"], run["examples"], len(run["data_sha256"])) == (16, 120, 64)
+    assert run["blas_threads"] == glassnet.get_num_threads()
+    return checkpoint
+
+
+def _resume(checkpoint, data=DATA, batch_size=16):
+    model = checkpoint.build_model()
+    return fit(model, data, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 2, batch_size=batch_size,
+               seed=1, resume=checkpoint, verbose=False)
+
+
+def test_resuming_with_another_batch_size_is_refused(tmp_path):
+    checkpoint = _checkpoint_of_one_epoch(tmp_path)
+    with pytest.raises(ValueError, match="was trained with batch size 16, this run has 32"):
+        _resume(checkpoint, batch_size=32)
+
+
+def test_resuming_on_other_training_data_is_refused(tmp_path):
+    checkpoint = _checkpoint_of_one_epoch(tmp_path)
+    x, y = DATA
+    other = (x[::-1].copy(), y[::-1].copy())  # same size, other order: another data set for the position
+    with pytest.raises(ValueError, match="the training data differs from the run saved in"):
+        _resume(checkpoint, data=other)
+    with pytest.raises(ValueError, match="120 examples .* then, 60 "):
+        _resume(checkpoint, data=(x[:60], y[:60]))
+    assert len(_resume(checkpoint)) == 2  # the same data resumes
+
+
+def test_resuming_at_another_blas_thread_count_says_it_is_not_bit_for_bit(tmp_path):
+    checkpoint = _checkpoint_of_one_epoch(tmp_path)
+    checkpoint.state["run"]["blas_threads"] += 1
+    with pytest.warns(UserWarning, match="BLAS threads, this run has .* not bit for bit"):
+        _resume(checkpoint)

@@ -44,10 +44,12 @@ import warnings
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import backend
 from .. import random as grandom
 from ..data.loader import DataLoader
 from ..distributed.data_parallel import OneProcess
 from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..io.serialization import tensors_sha256
 from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d
 from ..optim.lr_scheduler import ReduceLROnPlateau as _PlateauScheduler
@@ -150,6 +152,31 @@ def evaluate(model, data, loss=None, batch_size: int = 1000, accuracy: bool = Tr
     return result
 
 
+def _data_identity(loader) -> dict:
+    """What a resumed run must share with the saved one: the batch size and the
+    training data (its size, and the SHA-256 of its arrays when they are arrays)."""
+    arrays = getattr(loader.dataset, "arrays", None)
+    digest = tensors_sha256({str(i): a for i, a in enumerate(arrays)}) if isinstance(arrays, tuple) else None
+    return {"batch_size": loader.batch_size, "examples": len(loader.dataset), "data_sha256": digest}
+
+
+def _check_same_run(saved: dict, now: dict, path) -> None:
+    """Refuse a resume with another batch size or other data; warn about another BLAS thread count."""
+    if saved.get("batch_size") != now["batch_size"]:
+        raise ValueError(f"resume: {path} was trained with batch size {saved.get('batch_size')}, this run has "
+                         f"{now['batch_size']}: resume with the same batch size, or start a new run from its "
+                         f"weights (load_checkpoint(path).build_model())")
+    if saved.get("examples") != now["examples"] or None not in (saved.get("data_sha256"), now["data_sha256"]) \
+            and saved["data_sha256"] != now["data_sha256"]:
+        raise ValueError(f"resume: the training data differs from the run saved in {path}: "
+                         f"{saved.get('examples')} examples (SHA-256 {str(saved.get('data_sha256'))[:12]}) then, "
+                         f"{now['examples']} (SHA-256 {str(now['data_sha256'])[:12]}) now")
+    if saved.get("blas_threads") not in (None, now["blas_threads"]):
+        warnings.warn(f"resume: {path} was written with {saved['blas_threads']} BLAS threads, this run has "
+                      f"{now['blas_threads']}: it continues, but sums may round differently, so not bit for bit "
+                      f"as an uninterrupted run (set the same count with glassnet.set_num_threads)", stacklevel=4)
+
+
 def _regularized_weights(model) -> list:
     """The parameters the book's L1/L2 terms apply to: trainable weights with ≥ 2 dims."""
     return [p for name, p in model.named_parameters()
@@ -230,6 +257,7 @@ class Trainer:
         self._epoch_start = None  # perf_counter() when the epoch (re)started, while it runs
         self._rng_before_batch = None  # generator states before the batch in progress
         self._weights = _regularized_weights(model) if (l1 or l2) else []
+        self._identity = None  # _data_identity(loader), computed when a checkpoint is first written or read
         transform = getattr(loader, "transform", None)
         self._generators = _generators_of(transform, "transform") if hasattr(transform, "__dict__") else {}
         for name, module in model.named_modules():
@@ -245,6 +273,11 @@ class Trainer:
         """End training after the current batch, recording ``reason`` in the History."""
         self.stop_training = True
         self.history.stop_reason = reason
+
+    def _run_identity(self) -> dict:
+        if self._identity is None:
+            self._identity = _data_identity(self.loader)
+        return self._identity
 
     def _rng_states(self) -> dict:
         states = {key: g.bit_generator.state for key, g in self._generators.items()}
@@ -285,6 +318,7 @@ class Trainer:
             "history": self.history.to_dict(), "loader": loader_state,
             "rng": self._rng_before_batch or self._rng_states(),
             "callbacks": callbacks, "regularization": {"l1": self.l1, "l2": self.l2, "n": self.n_train},
+            "run": dict(self._run_identity(), blas_threads=backend.get_num_threads()),
         }
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, state, arrays, self.metadata)
         return True
@@ -293,6 +327,9 @@ class Trainer:
         """Continue from ``checkpoint``: weights, optimizer, scheduler, position,
         History, callbacks, loader and every generator's state."""
         state = checkpoint.state
+        if isinstance(state.get("run"), dict):
+            _check_same_run(state["run"], dict(self._run_identity(), blas_threads=backend.get_num_threads()),
+                            checkpoint.path)
         checkpoint.restore(self.model, self.optimizer, self.scheduler)
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         self._running = list(state["running"])
