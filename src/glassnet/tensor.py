@@ -353,12 +353,21 @@ class Tensor:
         return Tensor._from_op(-self._data, (self,), lambda g: (-g,), "neg", reads_inputs=False, reads_output=False)
 
     def __pow__(self, exponent):
-        """x**p for a constant p: d/dx = p·x^(p−1)."""
+        """x**p for a constant p (a number or an array that broadcasts with x):
+        d/dx = p·x^(p−1), and 0 where p = 0 (x⁰ = 1 is constant, also at x = 0, as in PyTorch)."""
         if isinstance(exponent, Tensor):
             raise TypeError("a tensor exponent is not supported; use exp(p * log(x))")
         x = self._data
-        p = exponent
-        return Tensor._from_op(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow", reads_output=False)
+        p = exponent if isinstance(exponent, numbers.Number) else np.asarray(exponent)
+
+        def backward(g):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = p * x ** (p - 1)
+            if np.any(p == 0):
+                local = np.where(p == 0, 0, local)
+            return (unbroadcast(np.asarray(g * local, dtype=x.dtype), x.shape),)
+
+        return Tensor._from_op(np.asarray(x ** p), (self,), backward, "pow", reads_output=False)
 
     def __matmul__(self, other):
         """C = A @ B: dA = g @ Bᵀ, dB = Aᵀ @ g (batched over leading axes)."""
@@ -458,7 +467,7 @@ class Tensor:
         """Mean over ``axis``: the sum divided by the number of elements averaged."""
         count = self._data.size if axis is None else int(np.prod([self._data.shape[i] for i in
                                                                  _normalize_axes(axis, self._data.ndim)]))
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)  # empty: NaN, as NumPy
 
     def max(self, axis=None, keepdims: bool = False):
         """Max over ``axis``; the gradient goes to the winning element (split
@@ -564,11 +573,20 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def _where_branch(value, other) -> Tensor:
+    """A branch of :func:`where` as a Tensor: a Python number takes the other
+    branch's dtype, as in PyTorch (``where(mask, 0.0, x32)`` is float32)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number):
+        return Tensor(value, dtype=other._data.dtype if isinstance(other, Tensor) else None)
+    return Tensor(np.asarray(value))
+
+
 def where(condition, x, y) -> Tensor:
     """Elementwise ``x if condition else y``; the gradient goes to the chosen side."""
     cond = np.asarray(_raw(condition), dtype=bool)
-    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-    y = y if isinstance(y, Tensor) else Tensor(np.asarray(y, dtype=x._data.dtype))
+    x, y = _where_branch(x, y), _where_branch(y, x)
     xs, ys = x._data.shape, y._data.shape
     return Tensor._from_op(np.where(cond, x._data, y._data), (x, y),
                            lambda g: (unbroadcast(np.where(cond, g, 0), xs),

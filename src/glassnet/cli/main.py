@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from ..distributed import DistributedError
+from .validation import harden
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
 COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"{__package__}.{name}").add_parser(subparsers)
-    return parser
+    return harden(parser)  # every option value checked (glassnet.cli.validation)
 
 
 def main(argv=None) -> int:
