@@ -1,6 +1,5 @@
 """Data files and downloads within bounds: IDX sizes, gzip bombs, labels, download size caps and deadlines."""
 
-import functools
 import gzip
 import http.server
 import shutil

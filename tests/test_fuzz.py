@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 import glassnet
 from glassnet import nn
 from glassnet.data.idx import parse_idx, read_idx, write_idx
-from glassnet.io import ArchitectureError, ModelFileError, from_config, load_checkpoint, to_config
+from glassnet.io import (
+    ArchitectureError,
+    ModelFileError,
+    from_config,
+    load_checkpoint,
+    to_config,
+)
 from glassnet.models.mlp import mlp
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
