@@ -16,12 +16,35 @@ unless the first call passed ``retain_graph=True``. Building a fresh graph
 (running the forward pass again) is always fine.
 
 ``.grad`` is a plain ``numpy.ndarray`` with the leaf's shape and dtype.
+
+In-place changes and the version counter (as PyTorch's): every tensor has a
+``_version``, an integer that each in-place change of its values increases.
+Tensors that view the same memory (``reshape``, ``transpose``, basic indexing,
+``detach``) share one counter. A recorded op remembers the versions of the
+tensors its backward closure reads (its inputs, and its output for ops such as
+``exp`` whose gradient is computed from the result); ``backward()`` raises a
+RuntimeError naming the op and the versions when one of them has changed since,
+instead of returning a silently wrong gradient.
+
+What counts as an in-place change: assigning to ``.data`` (which includes
+``t.data *= 10`` and ``p.data -= lr * g``: Python's augmented assignment calls the
+setter), an optimizer's ``step()``, and in-place Tensor methods, which call
+``_bump_version()``. Writes into the ndarray behind the Tensor's back
+(``t.data[0] = 1``, ``np.add(a, 1, out=t.data)``, a kept reference to
+``t.data``) are not seen: such code must call ``t._bump_version()`` itself.
+(Write-protecting the arrays a graph saves would catch those too, but it turns
+every legitimate update of a parameter that is still referenced by a freed or
+retained graph into an error at the write, far from its cause; the guarded
+setter costs nothing measurable per op.) An op declares what it reads with
+``_from_op(..., reads_inputs=, reads_output=)``; the default, both, is safe:
+at worst it reports a change that this op's gradient would not have needed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import numbers
+import operator
 from typing import Any
 
 import numpy as np
@@ -85,7 +108,8 @@ class Tensor:
     their dtype; Python numbers and lists become the default dtype (float32).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_parents", "_backward", "_op", "_version_counter",
+                 "_input_versions", "_output_version", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor
     data: np.ndarray
     grad: np.ndarray | None
@@ -96,19 +120,56 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
-            data = data.data
-        self.data = backend.as_array(data, dtype)
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating tensors can require gradients, got dtype {self.data.dtype}")
+            data = data._data
+        self._data = backend.as_array(data, dtype)
+        if requires_grad and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self._data.dtype}")
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._parents = ()
         self._backward = None
         self._op = ""
+        self._version_counter = [0]
+        self._input_versions = self._output_version = None
+
+    # ------------------------------------------------------- in-place changes
+    def _set_data(self, value: np.ndarray) -> None:
+        self._data = value
+        self._version_counter[0] += 1
+
+    # (a C getter: reading ``.data`` stays as cheap as reading a plain attribute)
+    data = property(operator.attrgetter("_data"), _set_data,
+                    doc="The values, an ndarray. Assigning to it counts as an in-place change (see ``_version``).")
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's values (or a view sharing them) went through."""
+        return self._version_counter[0]
+
+    def _bump_version(self) -> None:
+        """Record an in-place change of the values: call after writing into ``self.data``."""
+        self._version_counter[0] += 1
+
+    def _check_versions(self) -> None:
+        """Raise if a tensor this op's backward reads was changed in place since the forward pass."""
+        if self._input_versions is not None:
+            for parent, saved in zip(self._parents, self._input_versions):
+                if parent._version_counter[0] != saved:
+                    self._modified(parent, saved, "an input")
+        if self._output_version is not None and self._version_counter[0] != self._output_version:
+            self._modified(self, self._output_version, "the output")
+
+    def _modified(self, tensor: "Tensor", saved: int, role: str):
+        raise RuntimeError(
+            f"one of the tensors needed for gradient computation has been modified by an in-place operation: "
+            f"{role} of {self._op or 'an op'!r}, of shape {tensor.shape} and dtype {tensor.dtype}, is at version "
+            f"{tensor._version_counter[0]}; expected version {saved}. Change values after backward() (as "
+            f"optimizer.step() does), or change a copy.")
 
     # ------------------------------------------------------------------ graph
     @classmethod
-    def from_op(cls, data: np.ndarray, parents: tuple, backward, op: str) -> "Tensor":
+    def from_op(cls, data: np.ndarray, parents: tuple, backward, op: str, reads_inputs: bool = True,
+                reads_output: bool = True, view: bool = False) -> "Tensor":
         """The output of an op, linked into the graph: the extension point every
         op of glassnet is written with, and yours can be.
 
@@ -126,6 +187,12 @@ class Tensor:
                 sums a broadcast gradient back), or None for a parent that gets no
                 gradient (an integer index, say).
             op: a short name of the op, shown by ``repr`` and graph views.
+            reads_inputs, reads_output: whether ``backward`` uses the values of
+                the parents / of the result; their versions are then checked at
+                backward time, so an in-place change in between raises instead of
+                giving a wrong gradient. The default, both, is always safe.
+            view: the result may share memory with ``parents[0]`` (then the two
+                share one version counter).
 
         Example:
             The cube, y = x³ with dy/dx = 3x², checked against finite differences:
@@ -146,17 +213,22 @@ class Tensor:
             True
         """
         out = cls.__new__(cls)
-        out.data = data
+        out._data = data
         out.grad = None
         out._op = op
+        counter = out._version_counter = parents[0]._version_counter if view and np.may_share_memory(
+            data, parents[0]._data) else [0]
         if _grad_enabled and any(p.requires_grad for p in parents):
             out.requires_grad = True
             out._parents = parents
             out._backward = backward
+            out._input_versions = [p._version_counter[0] for p in parents] if reads_inputs else None
+            out._output_version = counter[0] if reads_output else None
         else:
             out.requires_grad = False
             out._parents = ()
             out._backward = None
+            out._input_versions = out._output_version = None
         return out
 
     _from_op = from_op  # the name the built-in ops were written with
@@ -172,14 +244,14 @@ class Tensor:
             raise RuntimeError("backward() on a tensor that does not require grad "
                                "(no input had requires_grad=True, or it was made under no_grad())")
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"backward() without a gradient needs a one-element tensor, "
-                                   f"got shape {self.data.shape}; pass grad= of that shape")
-            grad = np.ones_like(self.data)
+                                   f"got shape {self._data.shape}; pass grad= of that shape")
+            grad = np.ones_like(self._data)
         else:
-            grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)  # a copy
-            if grad.shape != self.data.shape:
-                raise ValueError(f"backward(): grad has shape {grad.shape}, tensor has shape {self.data.shape}")
+            grad = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=self._data.dtype)  # a copy
+            if grad.shape != self._data.shape:
+                raise ValueError(f"backward(): grad has shape {grad.shape}, tensor has shape {self._data.shape}")
 
         order = _topological_order(self)
         grads = {id(self): grad}
@@ -190,11 +262,13 @@ class Tensor:
                 continue
             if node._backward is None:  # a leaf
                 owner = g if g.base is None else g.base
-                if g.dtype != node.data.dtype or not g.flags.writeable or id(owner) in handed:
-                    g = owner = g.astype(node.data.dtype)  # a fresh, writable array
+                if g.dtype != node._data.dtype or not g.flags.writeable or id(owner) in handed:
+                    g = owner = g.astype(node._data.dtype)  # a fresh, writable array
                 handed.add(id(owner))  # so two leaves never share one gradient array
                 node.grad = g if node.grad is None else node.grad + g
                 continue
+            if node._input_versions is not None or node._output_version is not None:
+                node._check_versions()
             parent_grads = node._backward(g)
             for parent, pg in zip(node._parents, parent_grads):
                 if pg is None or not parent.requires_grad:
@@ -207,53 +281,56 @@ class Tensor:
                 node._parents = ()
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph (shares memory, no gradient)."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (shares memory and the version counter, no gradient)."""
+        out = Tensor(self._data)
+        out._version_counter = self._version_counter
+        return out
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
-        if flag and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating tensors can require gradients, got dtype {self.data.dtype}")
+        if flag and self._data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self._data.dtype}")
         self.requires_grad = flag
         return self
 
     # -------------------------------------------------------------- plumbing
     def numpy(self) -> np.ndarray:
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a one-element tensor, got shape {self.data.shape}")
-        return self.data.item()
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, got shape {self._data.shape}")
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def astype(self, dtype) -> "Tensor":
         """A copy in another dtype; the gradient is cast back."""
-        source = self.data.dtype
-        return Tensor._from_op(self.data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype")
+        source = self._data.dtype
+        return Tensor._from_op(self._data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype",
+                               reads_inputs=False, reads_output=False)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -262,10 +339,10 @@ class Tensor:
         return self.astype(np.float64)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, precision=4, threshold=20, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
-        if self.data.dtype != backend.default_dtype():
-            extra = f", dtype={self.data.dtype}" + extra
+        if self._data.dtype != backend.default_dtype():
+            extra = f", dtype={self._data.dtype}" + extra
         return f"tensor({body}{extra})"
 
     # ---------------------------------------------------- elementwise binary
@@ -273,62 +350,73 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number):
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
+            return Tensor(np.asarray(other, dtype=self._data.dtype))
         return Tensor(other)
 
     def __add__(self, other):
         other = self._coerce(other)
-        a_shape, b_shape = self.data.shape, other.data.shape
-        return Tensor._from_op(self.data + other.data, (self, other),
-                               lambda g: (unbroadcast(g, a_shape), unbroadcast(g, b_shape)), "add")
+        a_shape, b_shape = self._data.shape, other._data.shape
+        return Tensor._from_op(self._data + other._data, (self, other),
+                               lambda g: (unbroadcast(g, a_shape), unbroadcast(g, b_shape)), "add",
+                               reads_inputs=False, reads_output=False)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         other = self._coerce(other)
-        a_shape, b_shape = self.data.shape, other.data.shape
-        return Tensor._from_op(self.data - other.data, (self, other),
-                               lambda g: (unbroadcast(g, a_shape), unbroadcast(-g, b_shape)), "sub")
+        a_shape, b_shape = self._data.shape, other._data.shape
+        return Tensor._from_op(self._data - other._data, (self, other),
+                               lambda g: (unbroadcast(g, a_shape), unbroadcast(-g, b_shape)), "sub",
+                               reads_inputs=False, reads_output=False)
 
     def __rsub__(self, other):
         return self._coerce(other) - self
 
     def __mul__(self, other):
         other = self._coerce(other)
-        a, b = self.data, other.data
+        a, b = self._data, other._data
         return Tensor._from_op(a * b, (self, other),
                                lambda g: (unbroadcast(g * b, a.shape) if self.requires_grad else None,
                                           unbroadcast(g * a, b.shape) if other.requires_grad else None),
-                               "mul")
+                               "mul", reads_output=False)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
         other = self._coerce(other)
-        a, b = self.data, other.data
+        a, b = self._data, other._data
         return Tensor._from_op(a / b, (self, other),
                                lambda g: (unbroadcast(g / b, a.shape) if self.requires_grad else None,
                                           unbroadcast(-g * a / (b * b), b.shape) if other.requires_grad else None),
-                               "div")
+                               "div", reads_output=False)
 
     def __rtruediv__(self, other):
         return self._coerce(other) / self
 
     def __neg__(self):
-        return Tensor._from_op(-self.data, (self,), lambda g: (-g,), "neg")
+        return Tensor._from_op(-self._data, (self,), lambda g: (-g,), "neg", reads_inputs=False, reads_output=False)
 
     def __pow__(self, exponent):
-        """x**p for a constant p: d/dx = p·x^(p−1)."""
+        """x**p for a constant p (a number or an array that broadcasts with x):
+        d/dx = p·x^(p−1), and 0 where p = 0 (x⁰ = 1 is constant, also at x = 0, as in PyTorch)."""
         if isinstance(exponent, Tensor):
             raise TypeError("a tensor exponent is not supported; use exp(p * log(x))")
-        x = self.data
-        p = exponent
-        return Tensor._from_op(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+        x = self._data
+        p = exponent if isinstance(exponent, numbers.Number) else np.asarray(exponent)
+
+        def backward(g):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = p * x ** (p - 1)
+            if np.any(p == 0):
+                local = np.where(p == 0, 0, local)
+            return (unbroadcast(np.asarray(g * local, dtype=x.dtype), x.shape),)
+
+        return Tensor._from_op(np.asarray(x ** p), (self,), backward, "pow", reads_output=False)
 
     def __matmul__(self, other):
         """C = A @ B: dA = g @ Bᵀ, dB = Aᵀ @ g (batched over leading axes)."""
         other = self._coerce(other)
-        a, b = self.data, other.data
+        a, b = self._data, other._data
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError("matmul needs tensors with at least one dimension")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
@@ -350,7 +438,7 @@ class Tensor:
                 gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
             return ga, gb
 
-        return Tensor._from_op(a @ b, (self, other), backward, "matmul")
+        return Tensor._from_op(a @ b, (self, other), backward, "matmul", reads_output=False)
 
     def __rmatmul__(self, other):
         return self._coerce(other) @ self
@@ -358,76 +446,77 @@ class Tensor:
     # ----------------------------------------------------------- comparisons
     # Comparisons give boolean tensors outside the graph.
     def __lt__(self, other):
-        return Tensor(self.data < _raw(other))
+        return Tensor(self._data < _raw(other))
 
     def __le__(self, other):
-        return Tensor(self.data <= _raw(other))
+        return Tensor(self._data <= _raw(other))
 
     def __gt__(self, other):
-        return Tensor(self.data > _raw(other))
+        return Tensor(self._data > _raw(other))
 
     def __ge__(self, other):
-        return Tensor(self.data >= _raw(other))
+        return Tensor(self._data >= _raw(other))
 
     def eq(self, other):
-        return Tensor(self.data == _raw(other))
+        return Tensor(self._data == _raw(other))
 
     __hash__ = object.__hash__
 
     # -------------------------------------------------------- elementwise unary
     def exp(self):
         """y = eˣ, dy/dx = y."""
-        y = np.exp(self.data)
-        return Tensor._from_op(y, (self,), lambda g: (g * y,), "exp")
+        y = np.exp(self._data)
+        return Tensor._from_op(y, (self,), lambda g: (g * y,), "exp", reads_inputs=False)
 
     def log(self):
         """y = ln x, dy/dx = 1/x."""
-        x = self.data
-        return Tensor._from_op(np.log(x), (self,), lambda g: (g / x,), "log")
+        x = self._data
+        return Tensor._from_op(np.log(x), (self,), lambda g: (g / x,), "log", reads_output=False)
 
     def sqrt(self):
         """y = √x, dy/dx = 1/(2y)."""
-        y = np.sqrt(self.data)
-        return Tensor._from_op(y, (self,), lambda g: (g / (2 * y),), "sqrt")
+        y = np.sqrt(self._data)
+        return Tensor._from_op(y, (self,), lambda g: (g / (2 * y),), "sqrt", reads_inputs=False)
 
     def abs(self):
         """y = |x|, dy/dx = sign(x) (0 at 0)."""
-        x = self.data
-        return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs")
+        x = self._data
+        return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs", reads_output=False)
 
     def clip(self, low=None, high=None):
         """Clamp into [low, high]; the gradient passes only where x was inside."""
-        x = self.data
+        x = self._data
         inside = np.ones(x.shape, dtype=bool)
         if low is not None:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return Tensor._from_op(np.clip(x, low, high), (self,), lambda g: (g * inside,), "clip")
+        return Tensor._from_op(np.clip(x, low, high), (self,), lambda g: (g * inside,), "clip",
+                               reads_inputs=False, reads_output=False)
 
     # ------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False):
         """Sum over ``axis``; the gradient is ``g`` broadcast back to x's shape."""
-        shape = self.data.shape
-        out = self.data.sum(axis=axis, keepdims=keepdims)
+        shape = self._data.shape
+        out = self._data.sum(axis=axis, keepdims=keepdims)
 
         def backward(g):
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, _normalize_axes(axis, len(shape)))
             return (np.broadcast_to(g, shape),)
 
-        return Tensor._from_op(np.asarray(out), (self,), backward, "sum")
+        return Tensor._from_op(np.asarray(out), (self,), backward, "sum", reads_inputs=False, reads_output=False)
 
     def mean(self, axis=None, keepdims: bool = False):
         """Mean over ``axis``: the sum divided by the number of elements averaged."""
-        count = self.data.size if axis is None else int(np.prod([self.data.shape[i] for i in
-                                                                 _normalize_axes(axis, self.data.ndim)]))
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+        count = self._data.size if axis is None else int(np.prod([self._data.shape[i] for i in
+                                                                 _normalize_axes(axis, self._data.ndim)]))
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)  # empty: NaN, as NumPy
 
     def max(self, axis=None, keepdims: bool = False):
         """Max over ``axis``; the gradient goes to the winning element (split
         evenly between exact ties)."""
-        x = self.data
+        x = self._data
         out = x.max(axis=axis, keepdims=True)
 
         def backward(g):
@@ -440,31 +529,33 @@ class Tensor:
         return Tensor._from_op(np.asarray(result), (self,), backward, "max")
 
     def argmax(self, axis=None):
-        return Tensor(self.data.argmax(axis=axis))
+        return Tensor(self._data.argmax(axis=axis))
 
     # ----------------------------------------------------------- shape views
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        source = self.data.shape
+        source = self._data.shape
         try:
-            out = self.data.reshape(shape)
+            out = self._data.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot view shape {source} ({self.data.size} elements) as {shape}") from None
-        return Tensor._from_op(out, (self,), lambda g: (g.reshape(source),), "reshape")
+            raise ValueError(f"reshape: cannot view shape {source} ({self._data.size} elements) as {shape}") from None
+        return Tensor._from_op(out, (self,), lambda g: (g.reshape(source),), "reshape",
+                               reads_inputs=False, reads_output=False, view=True)
 
     view = reshape
 
     def flatten(self, start_dim: int = 0):
-        return self.reshape(self.data.shape[:start_dim] + (-1,))
+        return self.reshape(self._data.shape[:start_dim] + (-1,))
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
-            axes = tuple(reversed(range(self.data.ndim)))
+            axes = tuple(reversed(range(self._data.ndim)))
         inverse = tuple(np.argsort(axes))
-        return Tensor._from_op(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
+        return Tensor._from_op(self._data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose",
+                               reads_inputs=False, reads_output=False, view=True)
 
     def permute(self, *axes):
         return self.transpose(*axes)
@@ -477,18 +568,19 @@ class Tensor:
         """Indexing and slicing; the gradient scatters ``g`` back (adding at
         repeated integer indices)."""
         index = _raw_index(index)
-        shape, dtype = self.data.shape, self.data.dtype
+        shape, dtype = self._data.shape, self._data.dtype
 
         def backward(g):
             full = np.zeros(shape, dtype=dtype)
             np.add.at(full, index, g)
             return (full,)
 
-        return Tensor._from_op(np.asarray(self.data[index]), (self,), backward, "getitem")
+        return Tensor._from_op(np.asarray(self._data[index]), (self,), backward, "getitem",
+                               reads_inputs=False, reads_output=False, view=True)
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _raw_index(index):
@@ -526,15 +618,25 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def _where_branch(value, other) -> Tensor:
+    """A branch of :func:`where` as a Tensor: a Python number takes the other
+    branch's dtype, as in PyTorch (``where(mask, 0.0, x32)`` is float32)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number):
+        return Tensor(value, dtype=other._data.dtype if isinstance(other, Tensor) else None)
+    return Tensor(np.asarray(value))
+
+
 def where(condition, x, y) -> Tensor:
     """Elementwise ``x if condition else y``; the gradient goes to the chosen side."""
     cond = np.asarray(_raw(condition), dtype=bool)
-    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-    y = y if isinstance(y, Tensor) else Tensor(np.asarray(y, dtype=x.data.dtype))
-    xs, ys = x.data.shape, y.data.shape
-    return Tensor._from_op(np.where(cond, x.data, y.data), (x, y),
+    x, y = _where_branch(x, y), _where_branch(y, x)
+    xs, ys = x._data.shape, y._data.shape
+    return Tensor._from_op(np.where(cond, x._data, y._data), (x, y),
                            lambda g: (unbroadcast(np.where(cond, g, 0), xs),
-                                      unbroadcast(np.where(cond, 0, g), ys)), "where")
+                                      unbroadcast(np.where(cond, 0, g), ys)), "where",
+                           reads_inputs=False, reads_output=False)
 
 
 def zeros(*shape, dtype=None, requires_grad=False) -> Tensor:
@@ -558,13 +660,15 @@ def _shape(shape) -> tuple:
 def cat(tensors, axis: int = 0) -> Tensor:
     """Concatenate along ``axis``; the gradient is split back into the pieces."""
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
-    sizes = np.cumsum([t.data.shape[axis] for t in tensors])[:-1]
-    return Tensor._from_op(np.concatenate([t.data for t in tensors], axis=axis), tensors,
-                           lambda g: tuple(np.split(g, sizes, axis=axis)), "cat")
+    sizes = np.cumsum([t._data.shape[axis] for t in tensors])[:-1]
+    return Tensor._from_op(np.concatenate([t._data for t in tensors], axis=axis), tensors,
+                           lambda g: tuple(np.split(g, sizes, axis=axis)), "cat",
+                           reads_inputs=False, reads_output=False)
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
     """Stack along a new ``axis``."""
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
-    return Tensor._from_op(np.stack([t.data for t in tensors], axis=axis), tensors,
-                           lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
+    return Tensor._from_op(np.stack([t._data for t in tensors], axis=axis), tensors,
+                           lambda g: tuple(np.moveaxis(g, axis, 0)), "stack",
+                           reads_inputs=False, reads_output=False)

@@ -13,6 +13,7 @@ import sys
 
 from ..backend import tune_allocator_once
 from ..distributed import DistributedError
+from .validation import harden
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
 COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"{__package__}.{name}").add_parser(subparsers)
-    return parser
+    return harden(parser)  # every option value checked (glassnet.cli.validation)
 
 
 def main(argv=None) -> int:

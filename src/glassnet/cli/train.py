@@ -44,7 +44,8 @@ from ..io import load_checkpoint, save
 from ..io.serialization import atomic_write_text
 from ..models.mlp import ACTIVATIONS, mlp, parse_sizes
 from ..tensor import Tensor
-from ..train import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, fit, predict
+from ..train import EarlyStopping, ModelCheckpoint, NaNGuard, ReduceLROnPlateau, fit, predict
+from .validation import check_config, harden
 
 IMAGE_DATASETS = ("fashion-mnist", "mnist")
 GENERATED = {  # name -> (maker(n, generator) -> (x, y), class names)
@@ -149,6 +150,7 @@ def _read_config(path: Path) -> dict:
     with open(path, "rb") as f:
         raw = tomllib.load(f)
     options = {key.replace("_", "-"): value for key, value in raw.items()}
+    options = check_config(harden(add_parser(argparse.ArgumentParser().add_subparsers())), options, path)
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
@@ -320,6 +322,8 @@ def run(args) -> int:
     if options["early-stopping"]:
         callbacks.append(EarlyStopping(monitor, patience=options["early-stopping"], restore_best_weights=True))
     callbacks.append(ModelCheckpoint(out, monitor=monitor))
+    nan_guard = NaNGuard()
+    callbacks.append(nan_guard)
     loss = COSTS[options["cost"]]
     norm = "off" if not options["batch-norm"] else "synchronised" if options.get("sync-batch-norm") else "on"
     if verbose:
@@ -340,6 +344,9 @@ def run(args) -> int:
     if history.interrupted:
         print(f"interrupted: resume with  glassnet train --resume {out / 'checkpoint.safetensors'}", file=sys.stderr)
         return 130
+    if nan_guard.stopped:  # also under --quiet: a diverged run is a failed run
+        print(f"glassnet train: training failed: {history.stop_reason}", file=sys.stderr)
+        return 3
 
     x_test = prepare(x_test_raw, preprocessing, input_shape)
     outputs = predict(model, x_test)

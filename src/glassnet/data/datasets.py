@@ -57,6 +57,17 @@ class IdxFile:
         """The uncompressed file name (without ``.gz``)."""
         return self.name[: -len(".gz")]
 
+    @property
+    def raw_size(self) -> int:
+        """The exact length of the IDX contents: 60,000 (train) or 10,000 (t10k) labels or 28×28 images."""
+        n = 10000 if self.name.startswith("t10k") else 60000
+        return 16 + n * 28 * 28 if "idx3" in self.name else 8 + n
+
+    @property
+    def max_download_bytes(self) -> int:
+        """A cap on the ``.gz`` as served: gzip adds at most a few bytes per 16 KiB to what it cannot compress."""
+        return self.raw_size + self.raw_size // 100 + 4096
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -182,7 +193,7 @@ _verified: set = set()  # (path, size, mtime_ns) of files whose md5 matched in t
 
 
 def _load_verified(path: Path, file: IdxFile, verify: bool) -> np.ndarray:
-    payload = read_payload(path)
+    payload = read_payload(path, max_bytes=file.raw_size)
     if verify:
         st = path.stat()
         key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
@@ -198,7 +209,8 @@ def _load_verified(path: Path, file: IdxFile, verify: bool) -> np.ndarray:
     return parse_idx(payload, str(path))
 
 
-def _locate(info: DatasetInfo, file: IdxFile, data_dir, download: bool, mirrors) -> Path:
+def _locate(info: DatasetInfo, file: IdxFile, data_dir, download: bool, mirrors, timeout: float,
+            deadline: float) -> Path:
     dirs = search_dirs(info.name, data_dir)
     path = _find(file, dirs)
     if path is not None:
@@ -207,7 +219,8 @@ def _locate(info: DatasetInfo, file: IdxFile, data_dir, download: bool, mirrors)
     if download:
         try:
             return Path(download_file(file.name, file.md5, cache_dir(info.name),
-                                      info.mirrors if mirrors is None else mirrors))
+                                      info.mirrors if mirrors is None else mirrors, timeout=timeout,
+                                      deadline=deadline, max_bytes=file.max_download_bytes))
         except DownloadError as e:
             attempts = e.attempts
     raise DatasetNotFoundError(
@@ -218,19 +231,23 @@ def _locate(info: DatasetInfo, file: IdxFile, data_dir, download: bool, mirrors)
 
 
 def load_split(name: str, split: str = "train", data_dir=None, download: bool = True,
-               mirrors=None, verify: bool = True):
+               mirrors=None, verify: bool = True, timeout: float = 30.0, deadline: float = 600.0):
     """One split of a dataset: ``(images uint8 (N, 28, 28), labels int64 (N,))``.
 
     ``split`` is "train" (N = 60,000) or "test" (N = 10,000). ``mirrors`` replaces
-    the dataset's download mirrors (base URLs ending in "/"). See the module
+    the dataset's download mirrors (base URLs ending in "/"); a download gives up
+    on a mirror after ``timeout`` seconds without data, or ``deadline`` seconds in
+    all, or when it sends more than the file can hold. See the module
     docstring for where files are looked for and how they are verified.
     """
     info = dataset_info(name)
     if split not in info.splits:
         raise ValueError(f"{info.name}: unknown split {split!r}: expected one of {sorted(info.splits)}")
     image_file, label_file = info.splits[split]
-    image_path = _locate(info, image_file, data_dir, download, mirrors)
-    label_path = _locate(info, label_file, data_dir, download, mirrors)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise FileNotFoundError(f"{info.name}: data_dir {str(data_dir)!r} is not an existing folder")
+    image_path = _locate(info, image_file, data_dir, download, mirrors, timeout, deadline)
+    label_path = _locate(info, label_file, data_dir, download, mirrors, timeout, deadline)
     images = _load_verified(image_path, image_file, verify)
     labels = _load_verified(label_path, label_file, verify)
     if images.ndim != 3 or images.dtype != np.uint8 or labels.ndim != 1 or len(labels) != len(images):
@@ -238,6 +255,9 @@ def load_split(name: str, split: str = "train", data_dir=None, download: bool = 
             f"{info.name} {split}: expected uint8 images (N, H, W) and N labels, found images "
             f"{images.dtype} {images.shape} in {image_path} and labels {labels.dtype} {labels.shape} in {label_path}"
         )
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(info.classes)):
+        raise ValueError(f"{label_path}: labels must lie in 0..{len(info.classes) - 1} ({info.name} has "
+                         f"{len(info.classes)} classes), found {labels.min()}..{labels.max()}")
     return images, labels.astype(np.int64)
 
 

@@ -20,6 +20,7 @@ expected and what was found.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -35,25 +36,57 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+MAX_DIMENSIONS = 32  # NumPy's limit on array dimensions (1.x; 2.x allows 64)
+MAX_BYTES = 1 << 32  # 4 GiB: more than any IDX data set glassnet reads
 
 
-def read_payload(path) -> bytes:
+def _expected_size(head: bytes) -> int | None:
+    """The exact IDX length its header announces, or None when ``head`` is too short or no IDX header."""
+    if len(head) < 4 or head[0] or head[1] or head[2] not in IDX_DTYPES or not 1 <= head[3] <= MAX_DIMENSIONS:
+        return None
+    header = 4 + 4 * head[3]
+    if len(head) < header:
+        return None
+    return header + math.prod(int.from_bytes(head[i:i + 4], "big") for i in range(4, header, 4)) * \
+        IDX_DTYPES[head[2]].itemsize
+
+
+def read_payload(path, max_bytes: int | None = None) -> bytes:
     """The IDX bytes of ``path``: the file itself, or its gzip stream decompressed.
 
     Compression is recognised by the first two bytes (``1f 8b``). A truncated
-    gzip stream or bytes after its end raise ``ValueError``.
+    gzip stream or bytes after its end raise ``ValueError``. Inflating stops
+    as soon as the output outgrows the size the IDX header announces, or
+    ``max_bytes`` (default :data:`MAX_BYTES`): a small file that would inflate
+    to gigabytes (a "gzip bomb") is refused by size.
     """
     path = os.fspath(path)
+    limit = MAX_BYTES if max_bytes is None else max_bytes
     with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size > limit and f.read(2) != _GZIP_MAGIC:
+            raise ValueError(f"{path}: {os.fstat(f.fileno()).st_size} bytes, more than the {limit} expected")
+        f.seek(0)
         data = f.read()
     if data[:2] != _GZIP_MAGIC:
         return data
-    payload = []
+    payload, size = [], 0
     rest = data
     while rest:  # a gzip file may hold several members, concatenated
         inflater = zlib.decompressobj(wbits=31)
         try:
-            payload.append(inflater.decompress(rest))
+            while not inflater.eof:  # 1 MiB at a time: the size is checked before memory is spent
+                piece = inflater.decompress(rest, 1 << 20)
+                rest = inflater.unconsumed_tail
+                if not piece and not rest:
+                    break  # the input ended first: truncated
+                if not payload:  # the IDX header is in the first piece: the exact size it announces
+                    announced = _expected_size(piece)
+                    limit = limit if announced is None else min(limit, announced)
+                payload.append(piece)
+                size += len(piece)
+                if size > limit:
+                    raise ValueError(f"{path}: its gzip data inflates to more than {limit} bytes (the IDX header "
+                                     f"and the caller allow no more; {len(data)} bytes on disk): refused")
         except zlib.error as e:
             raise ValueError(f"{path}: corrupt gzip data ({e})") from None
         if not inflater.eof:
@@ -77,6 +110,9 @@ def parse_idx(buffer, name: str = "<buffer>") -> np.ndarray:
     if n < 4:
         raise ValueError(f"{name}: not an IDX file: {n} bytes, shorter than the 4-byte magic number")
     zero0, zero1, code, ndim = buffer[0], buffer[1], buffer[2], buffer[3]
+    if ndim > MAX_DIMENSIONS:
+        raise ValueError(f"{name}: the IDX header announces {ndim} dimensions; glassnet reads at most "
+                         f"{MAX_DIMENSIONS} (NumPy's limit)")
     if zero0 != 0 or zero1 != 0 or code not in IDX_DTYPES or ndim == 0:
         raise ValueError(
             f"{name}: bad IDX magic number {bytes(buffer[:4]).hex(' ')}: expected 00 00 <type> <ndim> "
@@ -87,7 +123,7 @@ def parse_idx(buffer, name: str = "<buffer>") -> np.ndarray:
         raise ValueError(f"{name}: truncated IDX header: {ndim} dimensions need {header} bytes, file has {n}")
     shape = tuple(int(s) for s in np.frombuffer(buffer, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python integers: no overflow
     if n != expected:
         kind = "truncated" if n < expected else "too long"
         raise ValueError(

@@ -111,7 +111,7 @@ def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool 
         a = per_example(lambda shape: get_generator(generator).uniform(lower, upper, shape), xd.shape).astype(xd.dtype)
     else:
         a = np.asarray((lower + upper) / 2, dtype=xd.dtype)
-    slope = np.where(xd >= 0, 1, a).astype(xd.dtype)
+    slope = np.where(xd > 0, 1, a).astype(xd.dtype)  # at x = 0 the slope a, as PyTorch's gradient
     return Tensor._from_op(xd * slope, (x,), lambda g: (g * slope,), "rrelu")
 
 

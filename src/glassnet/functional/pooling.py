@@ -107,7 +107,8 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
 
     Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1.
     Backward: dx = g at each window's argmax (the first maximum in row-major
-    order), 0 elsewhere, summed where windows overlap. The winners are found in
+    order; in a window holding NaN, whose maximum is NaN, the last NaN, as
+    PyTorch), 0 elsewhere, summed where windows overlap. The winners are found in
     backward, offset by offset: the elements equal to the maximum that no
     earlier offset of the same window claimed.
     """
@@ -120,11 +121,20 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     def backward(g):
         g = _in_layout(g, out)
         dxp = _grad_buffer(xp, xp.shape, kernel, stride, out_hw)
-        claimed = np.zeros_like(out, dtype=bool)
-        for window in _windows(kernel, stride, out_hw):
+        windows = list(_windows(kernel, stride, out_hw))
+        claimed = np.isnan(out)  # a NaN window's gradient goes to its last NaN; no other element wins
+        last_nan = {}
+        if claimed.any():
+            todo = claimed.copy()
+            for i in reversed(range(len(windows))):
+                last_nan[i] = np.isnan(xp[windows[i]]) & todo
+                todo &= ~last_nan[i]
+        for i, window in enumerate(windows):
             wins = xp[window] == out
             wins &= ~claimed
             claimed |= wins
+            if last_nan:
+                wins |= last_nan[i]
             if overlap:
                 dxp[window] += g * wins
             else:

@@ -3,7 +3,7 @@ training checkpoints, and the architecture JSON that rebuilds any registered Mod
 
 from .architecture import ArchitectureError, from_config, to_config
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from .serialization import (NotSafetensorsError, atomic_write_bytes, atomic_write_text, load, load_metadata,
+from .serialization import (ModelFileError, NotSafetensorsError, atomic_write_bytes, atomic_write_text, load, load_metadata,
                             load_state_dict, save)
 
 __all__ = [

@@ -366,10 +366,19 @@ def from_config(config: dict) -> Module:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         found = config.get("format") if isinstance(config, dict) else type(config).__name__
         raise ArchitectureError(f"expected an architecture config with format {FORMAT!r}, got {found!r}")
+    if not isinstance(config.get("generators", {}), dict):
+        raise ArchitectureError("malformed architecture config: 'generators' must be an object")
     decoder = _Decoder(config.get("generators", {}))
     global_state = grandom.get_state()  # constructors draw initial weights: leave no trace
     try:
         model = decoder.module(config["module"])
+    except RecursionError:
+        raise ArchitectureError("the architecture config is nested too deeply to be a model") from None
+    except ArchitectureError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, MemoryError) as e:
+        # a value of the wrong kind somewhere in the JSON: one error, never a traceback from inside the decoder
+        raise ArchitectureError(f"malformed architecture config ({type(e).__name__}: {str(e)[:200]})") from None
     finally:
         grandom.set_state(global_state)
     decoder.restore_generator_states()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..nn.module import Module
 from .architecture import from_config, to_config
-from .serialization import load_weights_into, read_file, write_file
+from .serialization import ModelFileError, load_weights_into, read_file, write_file
 
 CHECKPOINT_FORMAT = "glassnet.checkpoint/1"
 
@@ -88,7 +88,15 @@ def load_checkpoint(path) -> Checkpoint:
     groups = {"model": {}, "optimizer": {}, "extra": {}}
     for name, value in arrays.items():
         kind, _, key = name.partition("/")
+        if kind not in groups:
+            raise ModelFileError(f"{path}: unexpected tensor {name!r} in a checkpoint (expected model/, "
+                                 f"optimizer/ or extra/ names)")
         groups[kind][key] = value
+    expected = {"architecture": dict, "state": dict, "metadata": dict, "optimizer": (dict, type(None)),
+                "scheduler": (dict, type(None))}
+    wrong = [key for key, kind in expected.items() if not isinstance(document.get(key, 0), kind)]
+    if wrong:
+        raise ModelFileError(f"{path}: damaged checkpoint metadata: {', '.join(wrong)} missing or of the wrong type")
     optimizer = document["optimizer"]
     if optimizer is not None:
         optimizer = dict(optimizer, state=groups["optimizer"])

@@ -211,6 +211,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        # an ndarray input is taken as a Tensor (no copy, its dtype kept), as a user coming from NumPy expects
+        args = tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
         return self.forward(*args, **kwargs)
 
     # ----------------------------------------------------------- traversal

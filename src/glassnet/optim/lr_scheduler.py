@@ -464,8 +464,8 @@ class ReduceLROnPlateau(_Scheduler):
         self._last_lr = self._current_lrs()
 
     def _is_better(self, value: float) -> bool:
-        if self.best is None:
-            return True
+        if self.best is None:  # the first metric, unless NaN (PyTorch starts from ±inf, which NaN never beats)
+            return not math.isnan(value)
         sign = 1.0 if self.mode == "max" else -1.0
         if self.threshold_mode == "rel":
             return sign * value > sign * self.best * (1 + sign * self.threshold)

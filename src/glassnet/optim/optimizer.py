@@ -51,6 +51,11 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError("a parameter appears in more than one parameter group")
+        if len({id(p) for p in group["params"]}) != len(group["params"]):
+            # it would be updated twice per step (PyTorch warns, and says this will become an error)
+            where = next(i for i, p in enumerate(group["params"]) if any(q is p for q in group["params"][:i]))
+            raise ValueError(f"{type(self).__name__}: a parameter group lists the same parameter twice "
+                             f"(entry {where} repeats an earlier one); each parameter must appear once")
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -68,6 +73,7 @@ class Optimizer:
                 if p.requires_grad and p.grad is not None:
                     grad = -p.grad if group["maximize"] else p.grad
                     self.update(p, grad, self.state.setdefault(id(p), {}), group)
+                    p._bump_version()  # an in-place change: a graph that still uses p refuses to backward
 
     def update(self, p, grad: np.ndarray, state: dict, group: dict) -> None:
         """Update ``p.data`` in place from ``grad``; subclasses implement."""

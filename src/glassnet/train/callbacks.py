@@ -45,6 +45,14 @@ def _copy_weights(model) -> dict:
     return {k: v.copy() for k, v in model.state_dict().items()}
 
 
+def non_finite_entry(model) -> str | None:
+    """The name of the first floating state-dict entry of ``model`` holding NaN or ±inf, or None."""
+    for name, value in model.state_dict().items():
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            return name
+    return None
+
+
 class _Monitor:
     """The best value of a History key so far, and whether a new one beats it."""
 
@@ -79,17 +87,23 @@ class _Monitor:
 
 
 class NaNGuard(Callback):
-    """Stop as soon as the loss becomes NaN or infinite, say what probably went
-    wrong, and put back the last good weights: those at the end of the last
-    epoch with a finite loss (or the weights training started from)."""
+    """Stop as soon as the loss becomes NaN or infinite, or the weights do (they
+    are checked after the last batch of each epoch, before any callback saves
+    them), say what probably went wrong, and put back the last good weights:
+    those at the end of the last epoch with a finite loss and finite weights (or
+    the weights training started from, which must be finite)."""
 
     def __init__(self):
         self._good, self._good_when = None, ""
+        self.stopped = False  # whether this guard stopped training
 
     def _keep(self, trainer, when: str) -> None:
         self._good, self._good_when = _copy_weights(trainer.model), when
 
     def on_train_begin(self, trainer) -> None:
+        bad = non_finite_entry(trainer.model)
+        if bad is not None:
+            raise ValueError(f"fit: the model's {bad!r} holds NaN or infinite values before training starts")
         if trainer.batch:
             self._keep(trainer, f"epoch {trainer.epoch + 1}, batch {trainer.batch} (where this run resumed)")
         elif trainer.epoch:
@@ -104,6 +118,15 @@ class NaNGuard(Callback):
     def on_batch_end(self, trainer, logs: dict) -> None:
         loss = logs["loss"]
         if math.isfinite(loss):
+            if trainer.batch == len(trainer.loader):  # the epoch's last step: its weights are about to be kept
+                bad = non_finite_entry(trainer.model)
+                if bad is not None:
+                    trainer.model.load_state_dict(self._good)
+                    self.stopped = True
+                    trainer.stop(f"the weights became NaN or infinite ({bad!r}) at epoch {trainer.epoch + 1}, "
+                                 f"batch {logs['batch']}, while the loss was still finite: learning rate "
+                                 f"{trainer.lr:g} is probably too high; kept the last good weights, "
+                                 f"from {self._good_when}")
             return
         what = "NaN" if math.isnan(loss) else "infinite"
         x = trainer.last_batch[0].data if trainer.last_batch else None
@@ -112,6 +135,7 @@ class NaNGuard(Callback):
         else:
             cause = f"learning rate {trainer.lr:g} is probably too high"
         trainer.model.load_state_dict(self._good)
+        self.stopped = True
         trainer.stop(f"loss became {what} at epoch {trainer.epoch + 1}, batch {logs['batch']}: {cause}; "
                      f"kept the last good weights, from {self._good_when}")
 
@@ -272,7 +296,7 @@ class ModelCheckpoint(Callback):
         if self.save_best:
             m = self._monitor
             value = m.value(logs)
-            if m.improves(value):
+            if m.improves(value) and non_finite_entry(trainer.model) is None:
                 m.best, m.best_epoch = value, len(trainer.history)
                 if trainer.is_root:  # data parallel: process 0 writes
                     save_model(trainer.model, self.best_path, epoch=m.best_epoch, **{m.monitor: value}, **self.metadata)
@@ -280,8 +304,8 @@ class ModelCheckpoint(Callback):
             trainer.save_checkpoint(self.last_path)
 
     def on_interrupt(self, trainer) -> None:
-        trainer.save_checkpoint(self.last_path)
-        trainer.say(f"resumable checkpoint written to {self.last_path}", err=True)
+        if trainer.save_checkpoint(self.last_path):
+            trainer.say(f"resumable checkpoint written to {self.last_path}", err=True)
 
     def state_dict(self) -> dict:
         return self._monitor.state_dict()

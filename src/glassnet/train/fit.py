@@ -42,10 +42,12 @@ from .. import random as grandom
 from ..data.loader import DataLoader
 from ..distributed.data_parallel import OneProcess
 from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ..io.serialization import tensors_sha256
 from ..nn.module import training_mode
+from ..nn.normalization import BatchNorm1d
 from ..random import undeclared_generators
 from ..tensor import Tensor, no_grad
-from .callbacks import Callback, NaNGuard, schedule_callback
+from .callbacks import Callback, NaNGuard, non_finite_entry, schedule_callback
 from .history import History
 from .penalties import L1, L2, as_penalties
 
@@ -58,6 +60,22 @@ def _as_loader(data, batch_size: int, shuffle: bool, generator=None) -> DataLoad
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return DataLoader(tuple(data), batch_size=batch_size, shuffle=shuffle, generator=generator)
     raise TypeError(f"expected a DataLoader or an (x, y) pair of arrays, got {type(data).__name__}")
+
+
+def _no_last_batch_of_one(model, loader) -> None:
+    """BatchNorm1d cannot normalize a mini-batch of one example: rather than fail
+    at the end of the first epoch, drop such a last batch (``drop_last``, as
+    PyTorch's DataLoader does), with a warning."""
+    n, b = len(loader.dataset), loader.batch_size
+    if n == 0:
+        raise ValueError("fit: the training data has no examples")
+    if getattr(loader, "drop_last", True) or n % b != 1 or n == 1:
+        return
+    if any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        loader.drop_last = True
+        warnings.warn(f"fit: {n} examples in batches of {b} leave a last batch of 1 example, which batch norm "
+                      f"cannot normalize: it is dropped every epoch (drop_last=True), so each epoch trains on "
+                      f"{n - 1} examples (a different one left out each epoch when shuffled)", stacklevel=3)
 
 
 def correct_count(outputs: np.ndarray, targets: np.ndarray) -> int:
@@ -136,6 +154,31 @@ def _warn_undeclared_generators(model, loader) -> None:
                       stacklevel=4)
 
 
+def _data_identity(loader) -> dict:
+    """What a resumed run must share with the saved one: the batch size and the
+    training data (its size, and the SHA-256 of its arrays when they are arrays)."""
+    arrays = getattr(loader.dataset, "arrays", None)
+    digest = tensors_sha256({str(i): a for i, a in enumerate(arrays)}) if isinstance(arrays, tuple) else None
+    return {"batch_size": loader.batch_size, "examples": len(loader.dataset), "data_sha256": digest}
+
+
+def _check_same_run(saved: dict, now: dict, path) -> None:
+    """Refuse a resume with another batch size or other data; warn about another BLAS thread count."""
+    if saved.get("batch_size") != now["batch_size"]:
+        raise ValueError(f"resume: {path} was trained with batch size {saved.get('batch_size')}, this run has "
+                         f"{now['batch_size']}: resume with the same batch size, or start a new run from its "
+                         f"weights (load_checkpoint(path).build_model())")
+    if saved.get("examples") != now["examples"] or None not in (saved.get("data_sha256"), now["data_sha256"]) \
+            and saved["data_sha256"] != now["data_sha256"]:
+        raise ValueError(f"resume: the training data differs from the run saved in {path}: "
+                         f"{saved.get('examples')} examples (SHA-256 {str(saved.get('data_sha256'))[:12]}) then, "
+                         f"{now['examples']} (SHA-256 {str(now['data_sha256'])[:12]}) now")
+    if saved.get("blas_threads") not in (None, now["blas_threads"]):
+        warnings.warn(f"resume: {path} was written with {saved['blas_threads']} BLAS threads, this run has "
+                      f"{now['blas_threads']}: it continues, but sums may round differently, so not bit for bit "
+                      f"as an uninterrupted run (set the same count with glassnet.set_num_threads)", stacklevel=4)
+
+
 def _format_logs(logs: dict) -> str:
     parts = []
     for key, value in logs.items():
@@ -187,12 +230,19 @@ class Trainer:
         self.interrupted = False
         self.last_batch = None
         self._interrupt_requested = False  # Ctrl-C on this process
+        # where a second Ctrl-C (KeyboardInterrupt at any point) can land: "between" batches (a clean
+        # point), in a batch's "forward" part (only buffers such as batch norm's running statistics
+        # changed: they are put back, and the checkpoint resumes from the start of that batch), or in an
+        # "update" (the optimizer step or an epoch's bookkeeping, half done: no checkpoint is written)
+        self._phase = "between"
+        self._buffers_before = {}
         self._stop_agreed = False  # ... on any process, as of the last step
         self._running = [0.0, 0, 0]  # sum of batch loss × size, correct, examples, this epoch
         self._epoch_time = 0.0  # seconds already spent on this epoch (before a resume)
         self._epoch_start = None  # perf_counter() when the epoch (re)started, while it runs
         self._rng_before_batch = None  # generator states before the batch in progress
         _warn_undeclared_generators(model, loader)
+        self._identity = None  # _data_identity(loader), computed when a checkpoint is first written or read
 
     # ---------------------------------------------------------------- state
     @property
@@ -218,6 +268,11 @@ class Trainer:
         self.stop_training = True
         self.history.stop_reason = reason
 
+    def _run_identity(self) -> dict:
+        if self._identity is None:
+            self._identity = _data_identity(self.loader)
+        return self._identity
+
     def _rng_states(self) -> dict:
         """Every generator's state: the model's and the loader's (rng_state protocol), and the global one."""
         states = {f"model.{key}": value for key, value in self.model.rng_state().items()}
@@ -225,11 +280,24 @@ class Trainer:
         states["global"] = grandom.get_state()
         return states
 
-    def save_checkpoint(self, path) -> None:
+    def save_checkpoint(self, path) -> bool:
         """Write a training checkpoint of the current position (atomically; in
-        data-parallel training process 0 writes it, the same on every process)."""
+        data-parallel training process 0 writes it, the same on every process);
+        returns whether it was written. Nothing is written in the middle of a
+        batch (after a second Ctrl-C: the weights would belong to another batch
+        than the recorded position) or when a weight is NaN or infinite: the
+        previous checkpoint stays."""
         if not self.is_root:
-            return
+            return False
+        if self._phase != "between":
+            self.say(f"aborted in the middle of an update at epoch {self.epoch + 1}, batch {self.batch + 1}: no "
+                     f"checkpoint written to {path} (the last one written, if any, is kept)", err=True)
+            return False
+        bad = non_finite_entry(self.model)
+        if bad is not None:
+            self.say(f"the model's {bad!r} is NaN or infinite: no checkpoint written to {path} "
+                     f"(the last one written, if any, is kept)", err=True)
+            return False
         loader_state = self.loader.state_dict()
         loader_state["batches_done"] = self.batch  # batches completed, not merely fetched
         if self.batch == 0 and loader_state.get("epoch_start") is not None:
@@ -246,13 +314,18 @@ class Trainer:
             "history": self.history.to_dict(), "loader": loader_state,
             "rng": self._rng_before_batch or self._rng_states(),
             "callbacks": callbacks, "regularization": {"l1": self.l1, "l2": self.l2, "n": self.n_train},
+            "run": dict(self._run_identity(), blas_threads=backend.get_num_threads()),
         }
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, state, arrays, self.metadata)
+        return True
 
     def load_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Continue from ``checkpoint``: weights, optimizer, scheduler, position,
         History, callbacks, loader and every generator's state."""
         state = checkpoint.state
+        if isinstance(state.get("run"), dict):
+            _check_same_run(state["run"], dict(self._run_identity(), blas_threads=backend.get_num_threads()),
+                            checkpoint.path)
         checkpoint.restore(self.model, self.optimizer, self.scheduler)
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         self._running = list(state["running"])
@@ -305,6 +378,9 @@ class Trainer:
                         break
             except KeyboardInterrupt:
                 self.interrupted = True
+                if self._phase == "forward":  # nothing but buffers changed: back to the start of the batch
+                    self.model.load_state_dict(self._buffers_before, strict=False)
+                    self._phase = "between"
         if self.interrupted:
             self.history.interrupted = True
             self.history.stop_reason = f"interrupted at epoch {self.epoch + 1}, batch {self.batch}"
@@ -324,15 +400,19 @@ class Trainer:
         try:
             batches = iter(self.loader)
             while True:
+                self._buffers_before = {k: np.array(v) for k, v in self.model.named_buffers()}
+                self._phase = "forward"
                 self._rng_before_batch = self._rng_states()
                 try:
                     xb, yb = next(batches)
                 except StopIteration:
                     self._rng_before_batch = None
+                    self._phase = "between"
                     break
                 loss_value = self._step(xb, yb)
                 self._rng_before_batch = None
                 self.batch += 1
+                self._phase = "between"
                 bar.update()
                 if self.batch % 16 == 0 and not bar.disable:
                     bar.set_postfix_str(_format_logs(self._running_logs()), refresh=False)
@@ -363,6 +443,7 @@ class Trainer:
             correct = correct_count(out.data, y_local.data) if self.accuracy else 0
             value, correct, self._stop_agreed = self.distributed.reduce(
                 self.model.parameters(), float(loss.data), correct, self._interrupt_requested)
+        self._phase = "update"  # from here on the weights and the optimizer's state change
         for penalty in self.penalties:  # closed-form gradients, after the gradients are summed
             penalty.add_gradients()
         self.optimizer.step()
@@ -388,9 +469,11 @@ class Trainer:
             logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = self.lr
         logs["time"] = self._epoch_time
+        self._phase = "update"
         self.history.append(**logs)
         self.epoch, self.batch = self.epoch + 1, 0
         self._running, self._epoch_time = [0.0, 0, 0], 0.0
+        self._phase = "between"
         self.say(f"epoch {len(self.history)}/{self.epochs}: {_format_logs(logs)}")
         self._call("on_epoch_end", logs)
 
@@ -413,7 +496,8 @@ def _sigint_stops_after_batch(trainer: Trainer):
             raise KeyboardInterrupt
         trainer._interrupt_requested = True
         if trainer.verbose:
-            print("\nCtrl-C: stopping after this batch (press again to abort at once)", file=sys.stderr, flush=True)
+            print("\nCtrl-C: stopping after this batch (press again to abort at once, without a checkpoint)",
+                  file=sys.stderr, flush=True)
 
     signals = trainer.distributed.stop_signals  # data parallel: also mpirun's SIGTERM, Slurm's SIGUSR1
     previous = {s: signal.signal(s, handler) for s in signals}
@@ -507,6 +591,7 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
             raise ValueError("fit: pass either generator or seed, not both")
         generator = np.random.default_rng(seed)
     loader = _as_loader(train_data, batch_size, shuffle, generator)
+    _no_last_batch_of_one(model, loader)
     val_loader = None if validation_data is None else _as_loader(validation_data, 1000, shuffle=False)
     callbacks = list(callbacks)
     if nan_guard and not any(isinstance(cb, NaNGuard) for cb in callbacks):
