@@ -106,6 +106,25 @@ def quadratic_cost(a: Tensor, y, reduction: str = "mean") -> Tensor:
     return _reduced("quadratic_cost", values, reduction, (a, y), grads)
 
 
+def mse_loss(a: Tensor, y, reduction: str = "mean") -> Tensor:
+    """PyTorch's mean squared error ℓ = (a − y)² per element, ``"mean"`` over all
+    elements (no ½, and not per example: compare :func:`quadratic_cost`).
+
+    a, y: any shape, equal. Gradient: dℓ/da = 2(a − y), divided by the number
+    of elements for ``"mean"``.
+    """
+    _check_reduction("mse_loss", reduction)
+    y = _as_target(y, a.data)
+    _check_same_shape("mse_loss", "target", a.data, y.data)
+    diff = a.data - y.data
+
+    def grads(w):
+        d = 2 * diff * w
+        return d, _wanted(y, lambda: -d)
+
+    return _reduced("mse_loss", diff * diff, reduction, (a, y), grads)
+
+
 def binary_cross_entropy(p: Tensor, y, reduction: str = "mean") -> Tensor:
     """Cross-entropy of probabilities p ∈ [0, 1] against targets y (same shape):
 

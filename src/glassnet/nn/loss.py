@@ -27,6 +27,13 @@ class QuadraticCost(_Loss):
         return losses.quadratic_cost(a, y, self.reduction)
 
 
+class MSELoss(_Loss):
+    """Mean squared error over every element, as PyTorch's (see ``mse_loss``)."""
+
+    def forward(self, a, y):
+        return losses.mse_loss(a, y, self.reduction)
+
+
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities (see ``binary_cross_entropy``)."""
 
