@@ -2,7 +2,7 @@
 
 from .container import ModuleDict, ModuleList, Sequential
 from .linear import Linear
-from .module import Module, Parameter, register_module
+from .module import Module, Parameter, register_function, register_module
 from .activation import LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Softmax, Tanh
 from .basic import Dropout, Flatten, Identity
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, MultiMarginLoss, NLLLoss, QuadraticCost,
