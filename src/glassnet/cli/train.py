@@ -14,6 +14,10 @@ rebuilds it), ``checkpoint.safetensors`` (resumable), ``best.safetensors``,
 config uses the long option names as keys (``batch-size = 64`` or
 ``batch_size = 64``). Ctrl-C stops after the current batch and keeps a
 checkpoint to resume from.
+
+``mpirun -n K glassnet train ...`` trains data-parallel on K processes (see
+glassnet.distributed): --batch-size stays the global batch, process 0 prints
+and writes the output folder, and the weights equal one process's.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .. import functional as F
 from .. import init as initializers
 from .. import optim
 from .. import random as grandom
+from ..distributed import from_environment, local_size
 from ..data import DataLoader, RandomShift, Standardizer, dataset_info, load_split, train_val_split
 from ..data.synthetic import make_circles, make_moons, make_spiral, make_xor
 from ..data.transforms import one_hot
@@ -218,11 +223,14 @@ class _ShiftThenStandardize:
 
 
 # ----------------------------------------------------------------- pieces
-def blas_threads(setting) -> int | None:
+def blas_threads(setting, processes_here: int = 1) -> int | None:
     """The BLAS thread limit for ``--threads``: an integer, or for "auto" 1 when
-    the 1-minute load average already fills all but half a core (None: no limit)."""
+    the 1-minute load average already fills all but half a core (None: no limit);
+    with several processes of an MPI job on this machine, their share of the cores."""
     if str(setting) != "auto":
         return int(setting)
+    if processes_here > 1:
+        return max(1, (os.cpu_count() or 1) // processes_here)
     return 1 if os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5 else None
 
 
@@ -261,11 +269,13 @@ def build_model(options: dict, n_inputs: int, n_classes: int):
 # -------------------------------------------------------------------- run
 def run(args) -> int:
     started = time.perf_counter()
+    distributed = from_environment()  # None unless mpirun/srun started several of us
+    root = distributed is None or distributed.is_root  # the process that prints and writes files
     checkpoint = load_checkpoint(args.resume) if getattr(args, "resume", None) else None
     options = resolve_options(args, checkpoint)
     out = Path(options["out"])
     out.mkdir(parents=True, exist_ok=True)
-    verbose = not options["quiet"]
+    verbose = not options["quiet"] and root
     images = options["dataset"] in IMAGE_DATASETS
 
     (x_all, y_all), (x_test_raw, y_test), classes = load_data(options)
@@ -309,10 +319,12 @@ def run(args) -> int:
               f"{options['optimizer']} lr {options['lr']:g}, {options['schedule']} schedule; output {out}/",
               flush=True)
 
-    with threadpool_limits(blas_threads(options["threads"])):
+    with threadpool_limits(blas_threads(options["threads"], local_size() if distributed else 1)):
         history = fit(model, loader, loss, optimizer, options["epochs"], validation_data=validation,
                       callbacks=callbacks, scheduler=scheduler, l1=options["l1"], l2=options["l2"],
-                      verbose=verbose, resume=checkpoint, metadata={"options": options})
+                      verbose=verbose, resume=checkpoint, metadata={"options": options}, distributed=distributed)
+    if not root:
+        return 130 if history.interrupted else 0
     history.save(out / "history.json")
     if history.interrupted:
         print(f"interrupted: resume with  glassnet train --resume {out / 'checkpoint.safetensors'}", file=sys.stderr)
@@ -329,7 +341,8 @@ def run(args) -> int:
     save(model, out / "model.safetensors", **metadata)
     wall = time.perf_counter() - started
     results = {"test_accuracy": test_accuracy, "test_loss": test_loss, "epochs_run": len(history),
-               "stop_reason": history.stop_reason, "wall_time_s": round(wall, 1)}
+               "stop_reason": history.stop_reason, "wall_time_s": round(wall, 1),
+               "processes": 1 if distributed is None else distributed.size}
     if len(history) and "val_accuracy" in history:
         results["best_val_accuracy"] = history.best("val_accuracy")[1]
     atomic_write_text(out / "run.json", json.dumps({"options": options, "results": results}, indent=1) + "\n")

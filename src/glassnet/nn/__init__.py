@@ -7,7 +7,7 @@ from .activation import LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Soft
 from .basic import Dropout, Flatten, Identity
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, MultiMarginLoss, NLLLoss, QuadraticCost,
                    SVMLoss)
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, SyncBatchNorm
 from .conv import Conv2d, Dropout2d
 from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d,
                       SpatialPyramidPool2d)
