@@ -13,7 +13,7 @@ import sys
 
 from ..distributed import DistributedError
 
-COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS = ("train", "evaluate", "summary", "experiments", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
