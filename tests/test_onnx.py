@@ -12,7 +12,10 @@ import pytest
 import glassnet as gn
 from glassnet import models, nn, optim
 from glassnet.cli.main import main
+from glassnet.data import load_dataset
+from glassnet.data.transforms import flatten, to_float
 from glassnet.onnx import ExportError, export
+from glassnet.train import fit
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -150,11 +153,11 @@ def test_cli_export(tmp_path, rng, capsys):
 
 @pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="needs Debian's dataset-fashion-mnist")
 def test_trained_model_predicts_the_same_classes_on_the_fashion_mnist_test_set(tmp_path):
-    (x_train, y_train), (x_test, y_test) = gn.data.load_dataset("fashion-mnist", data_dir=FASHION_DIR)
-    prepare = lambda x: gn.data.transforms.flatten(gn.data.transforms.to_float(x))  # noqa: E731
+    (x_train, y_train), (x_test, y_test) = load_dataset("fashion-mnist", data_dir=FASHION_DIR)
+    prepare = lambda x: flatten(to_float(x))  # noqa: E731
     gn.seed(0)
     model = models.mlp("784-128-10", batch_norm=True)
-    gn.train.fit(model, (prepare(x_train[:6000]), y_train[:6000]), nn.CrossEntropyLoss(),
+    fit(model, (prepare(x_train[:6000]), y_train[:6000]), nn.CrossEntropyLoss(),
                  optim.Adam(model.parameters(), lr=1e-3), 1, batch_size=100, seed=0, verbose=False)
     x = prepare(x_test)
     path = tmp_path / "mlp.onnx"
