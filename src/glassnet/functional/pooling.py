@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, cat
-from .conv import output_size, pair
+from .conv import pair
 
 
 def _check_input(name: str, xd: np.ndarray) -> None:
@@ -163,7 +163,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     result = Tensor._from_op(out, (x,), backward, "max_pool2d")
     if not return_indices:
         return result
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_hw
+    (_, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_hw
     rows = (np.arange(ho) * sh - ph)[:, None]
     cols = (np.arange(wo) * sw - pw)[None, :]
     indices = np.zeros(out.shape, dtype=np.int64)
