@@ -74,6 +74,7 @@ class Graph:
 
         self.helper, self.opset = helper, opset
         self.nodes, self.initializers, self._names = [], [], set()
+        self._integers: dict[tuple, str] = {}
 
     def unique(self, name: str) -> str:
         candidate, k = name, 1
@@ -91,6 +92,13 @@ class Graph:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
+    def integers(self, *values: int) -> str:
+        """A shared int64 constant (a shape, an axis, a factor): one initializer per distinct value."""
+        if values not in self._integers:
+            name = "const_" + "_".join(str(v).replace("-", "m") for v in values)
+            self._integers[values] = self.constant(name, np.array(values, dtype=np.int64))
+        return self._integers[values]
+
     def weight(self, module_name: str, key: str, array) -> str:
         """A module's parameter or buffer under its state_dict name ``<module>.<key>``."""
         return self.constant(f"{module_name}.{key}" if module_name else key, np.asarray(array))
@@ -105,8 +113,7 @@ class Graph:
     def reduce(self, op: str, x: str, axes: list, name: str, keepdims: int) -> str:
         """ReduceMax/ReduceMean over ``axes``: an attribute before opset 18, an input from 18."""
         if self.opset >= 18 or op == "ReduceSum":
-            return self.node(op, [x, self.constant(f"{name}.axes", np.array(axes, dtype=np.int64))], name,
-                             keepdims=keepdims)
+            return self.node(op, [x, self.integers(*axes)], name, keepdims=keepdims)
         return self.node(op, [x], name, axes=axes, keepdims=keepdims)
 
     @staticmethod
@@ -233,7 +240,7 @@ def _conv2d(g, m, name, x):
     if m.padding_mode != "zeros" and (top or bottom or left or right):
         if m.padding_mode == "circular" and g.opset < 19:
             _unsupported(name, m, f"padding_mode='circular' at opset {g.opset} (Pad's 'wrap' needs opset 19)")
-        pads = g.constant(f"{name}.pads", np.array([0, 0, top, left, 0, 0, bottom, right], dtype=np.int64))
+        pads = g.integers(0, 0, top, left, 0, 0, bottom, right)
         source = g.node("Pad", [source, pads], f"{name}.pad", mode=_PAD_MODES[m.padding_mode])
         top = bottom = left = right = 0
     inputs = [source, g.weight(name, "weight", m.weight.data)]
@@ -288,26 +295,23 @@ def _adaptive_grid(g, x: str, output_size, mode: str, name: str) -> str:
     if (oh, ow) == (1, 1):
         return g.node("GlobalMaxPool" if mode == "max" else "GlobalAveragePool", [x], name)
     shape = g.node("Shape", [x], f"{name}.shape")
-    sizes = {axis: g.node("Gather", [shape, g.constant(f"{name}.axis{axis}", np.array([axis], dtype=np.int64))],
-                          f"{name}.size{axis}", axis=0) for axis in (2, 3)}
+    sizes = {axis: g.node("Gather", [shape, g.integers(axis)], f"{name}.size{axis}", axis=0) for axis in (2, 3)}
 
-    def bound(axis: int, numerator: int, count: int, ceil: bool) -> str:
-        """⌊numerator·L/count⌋ (or ⌈…⌉) as a one-element int64 tensor."""
-        scaled = g.node("Mul", [sizes[axis], g.constant(f"{name}.k", np.array([numerator], dtype=np.int64))],
-                        f"{name}.mul")
-        if ceil:
-            scaled = g.node("Add", [scaled, g.constant(f"{name}.c", np.array([count - 1], dtype=np.int64))],
-                            f"{name}.add")
-        return g.node("Div", [scaled, g.constant(f"{name}.d", np.array([count], dtype=np.int64))], f"{name}.div")
+    def bounds(axis: int, count: int) -> list:
+        """[(⌊i·L/count⌋, ⌈(i+1)·L/count⌉) for each bin i], as one-element int64 tensors."""
+        def bound(numerator: int, ceil: bool) -> str:
+            scaled = g.node("Mul", [sizes[axis], g.integers(numerator)], f"{name}.mul")
+            if ceil:
+                scaled = g.node("Add", [scaled, g.integers(count - 1)], f"{name}.add")
+            return g.node("Div", [scaled, g.integers(count)], f"{name}.div")
+        return [(bound(i, False), bound(i + 1, True)) for i in range(count)]
 
-    axes = g.constant(f"{name}.slice_axes", np.array([2, 3], dtype=np.int64))
-    reduce = "ReduceMax" if mode == "max" else "ReduceMean"
+    axes, reduce = g.integers(2, 3), "ReduceMax" if mode == "max" else "ReduceMean"
+    columns = bounds(3, ow)
     rows = []
-    for i in range(oh):
-        h0, h1 = bound(2, i, oh, False), bound(2, i + 1, oh, True)
+    for i, (h0, h1) in enumerate(bounds(2, oh)):
         cells = []
-        for j in range(ow):
-            w0, w1 = bound(3, j, ow, False), bound(3, j + 1, ow, True)
+        for j, (w0, w1) in enumerate(columns):
             starts = g.node("Concat", [h0, w0], f"{name}.start", axis=0)
             ends = g.node("Concat", [h1, w1], f"{name}.end", axis=0)
             block = g.node("Slice", [x, starts, ends, axes], f"{name}.bin{i}_{j}")
@@ -362,7 +366,7 @@ def _resnet(g, m, name, x):
 @register_converter(TextCNN)
 def _textcnn(g, m, name, x):
     pad = max(m.widths) - 1
-    pads = g.constant(_child(name, "pads"), np.array([0, pad, 0, pad], dtype=np.int64))
+    pads = g.integers(0, pad, 0, pad)
     fill = g.constant(_child(name, "pad_id"), np.array(m.padding_idx, dtype=np.int64))
     ids = Value(g.node("Pad", [x.name, pads, fill], _child(name, "pad"), mode="constant"),
                 Tensor(np.pad(np.asarray(x.tensor.data), ((0, 0), (pad, pad)), constant_values=m.padding_idx)))
