@@ -13,7 +13,9 @@ import sys
 
 from ..distributed import DistributedError
 
-COMMANDS = ("train", "evaluate", "summary", "experiments", "export")
+COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
+COMMANDS += ("export",)  # ONNX export (glassnet.onnx)
 
 
 def build_parser() -> argparse.ArgumentParser:
