@@ -145,7 +145,7 @@ def test_cli_export(tmp_path, rng, capsys):
     gn.save(model, tmp_path / "m.safetensors", input_shape=[1, 1, 28, 28])
     assert main(["export", str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx"), "--opset", "18"]) == 0
     out = capsys.readouterr().out
-    assert "opset 18, input ['batch', 1, 'size2', 'size3'] -> output ['batch', 10]" in out
+    assert "opset 18, input ['batch', 1, 'height', 'width'] -> output ['batch', 10]" in out
     error = float(out.rsplit("largest difference ", 1)[1].split()[0])
     assert error < 1e-5
     assert onnx.load(str(tmp_path / "m.onnx")).opset_import[0].version == 18

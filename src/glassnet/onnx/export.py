@@ -436,8 +436,9 @@ def export(model: Module, path, example_input, opset: int = DEFAULT_OPSET, input
         node.output[:] = [output_name if n == out.name else n for n in node.output]
     dynamic = _any_size(model) if dynamic_size is None else dynamic_size
     text = isinstance(model, TextCNN)
-    in_dims = ["batch"] + [("length" if text else f"size{i}") if dynamic and (text or i >= 2) else n
-                           for i, n in enumerate(x.shape) if i > 0]
+    names = ["batch", "length"] if text else ["batch", "channels", "height", "width"] if x.ndim == 4 else \
+        ["batch"] + [f"size{i}" for i in range(1, x.ndim)]
+    in_dims = ["batch"] + [names[i] if dynamic and (text or i >= 2) else n for i, n in enumerate(x.shape) if i > 0]
     out_dims = ["batch"] + list(out.tensor.shape[1:])
     helper = graph.helper
     onnx_graph = helper.make_graph(
