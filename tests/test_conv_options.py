@@ -8,14 +8,13 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor, nn
-from tests.conftest import assert_close, compare_with_torch
 
 PAD_CASES = [((1, 2), "constant"), ((1, 2, 2, 0), "constant"), ((2, 1, 1, 2), "reflect"),
              ((3, 0, 1, 2), "replicate"), ((2, 3, 1, 0), "circular"), ((1, 1, 0, 0), "reflect")]
 
 
 @pytest.mark.parametrize("amounts,mode", PAD_CASES, ids=str)
-def test_pad_matches_torch(torch, rng, amounts, mode):
+def test_pad_matches_torch(torch, rng, amounts, mode, compare_with_torch):
     x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
     compare_with_torch(torch, lambda x: F.pad(x, amounts, mode), lambda x: torch.nn.functional.pad(x, amounts, mode),
                        [x], what=f"pad {mode} {amounts}")
@@ -64,7 +63,7 @@ def _pair(torch, c_in, c_out, kernel, options, rng, dtype=np.float32):
 
 
 @pytest.mark.parametrize("c_in,c_out,kernel,options", CONVS, ids=str)
-def test_conv_options_match_torch(torch, rng, c_in, c_out, kernel, options):
+def test_conv_options_match_torch(torch, rng, c_in, c_out, kernel, options, assert_close, compare_with_torch):
     ours, theirs = _pair(torch, c_in, c_out, kernel, options, rng)
     assert ours.weight.shape == tuple(theirs.weight.shape)
     x = rng.standard_normal((2, c_in, 7, 8)).astype(np.float32)
@@ -88,7 +87,7 @@ def test_conv_options_gradcheck(rng, c_in, c_out, kernel, options):
     assert report.max_rel_error < 1e-6, str(report)
 
 
-def test_unbatched_input_as_torch(torch, rng):
+def test_unbatched_input_as_torch(torch, rng, assert_close):
     ours, theirs = _pair(torch, 3, 4, 3, dict(padding=1, groups=1), rng)
     x = rng.standard_normal((3, 6, 6)).astype(np.float32)
     out = ours(Tensor(x))
@@ -115,7 +114,7 @@ def test_conv_option_errors():
         nn.Conv2d(3, 4, 3)(Tensor(np.zeros((2, 5, 5), dtype=np.float32)))
 
 
-def test_conv_options_survive_save_and_load(tmp_path, rng):
+def test_conv_options_survive_save_and_load(tmp_path, rng, assert_close):
     model = nn.Sequential(nn.Conv2d(4, 8, 3, padding="same", groups=4, padding_mode="reflect"), nn.ReLU())
     gn.save(model, tmp_path / "m.safetensors")
     again = gn.load(tmp_path / "m.safetensors")

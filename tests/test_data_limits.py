@@ -12,9 +12,10 @@ import pytest
 
 from glassnet.data import dataset_info, download_file, load_split, read_idx
 from glassnet.data.idx import read_payload, write_idx
-from tests.test_datasets import MNIST, T10K
 
 IMAGES, LABELS = dataset_info("mnist").splits["test"]
+
+T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
 def _idx_header(code: int, sizes) -> bytes:
@@ -64,10 +65,8 @@ def test_a_gzip_that_inflates_to_its_announced_size_is_still_capped_by_the_calle
         read_payload(path, max_bytes=LABELS.raw_size)
 
 
-def test_labels_outside_the_classes_are_refused_also_without_verify(tmp_path):
-    if not (MNIST / T10K[0]).exists():
-        pytest.skip("real MNIST test files not present")
-    shutil.copy(MNIST / T10K[0], tmp_path / T10K[0])
+def test_labels_outside_the_classes_are_refused_also_without_verify(tmp_path, mnist):
+    shutil.copy(mnist / T10K[0], tmp_path / T10K[0])
     labels = np.arange(10000, dtype=np.uint8) % 10
     labels[1234] = 12
     write_idx(tmp_path / LABELS.raw_name, labels)
@@ -93,7 +92,7 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         try:
             if kind == "slow":
-                body = (MNIST / name).read_bytes()
+                body = (self.server.source / name).read_bytes()
                 for i in range(0, len(body), 1024):
                     self.wfile.write(body[i:i + 1024])
                     self.wfile.flush()
@@ -110,8 +109,9 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def hostile():
+def hostile(shared_data_root):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    httpd.source = shared_data_root / "mnist"  # what /slow/ serves
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -129,9 +129,7 @@ def test_a_download_stops_at_the_size_the_file_can_have(hostile, tmp_path, kind,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_download_that_trickles_past_its_deadline_is_abandoned(hostile, tmp_path):
-    if not (MNIST / T10K[1]).exists():
-        pytest.skip("real MNIST test files not present")
+def test_a_download_that_trickles_past_its_deadline_is_abandoned(hostile, tmp_path, mnist):
     started = time.perf_counter()
     with pytest.raises(OSError, match="took more than its deadline of 0.3 s"):
         download_file(LABELS.name, LABELS.md5, tmp_path, [f"{hostile}/slow/"], progress=False, deadline=0.3,

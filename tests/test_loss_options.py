@@ -9,7 +9,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor, nn
-from tests.conftest import assert_close, compare_with_torch
 
 C = 5
 WEIGHT = np.array([0.5, 2.0, 1.0, 0.1, 3.0], dtype=np.float32)
@@ -32,7 +31,7 @@ def _torch_options(torch, options):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("shape", [(6,), (2, 3, 4)], ids=["rows", "per-pixel"])
 @pytest.mark.parametrize("options", CE_CASES, ids=str)
-def test_cross_entropy_options_match_torch(torch, rng, options, shape, reduction):
+def test_cross_entropy_options_match_torch(torch, rng, options, shape, reduction, compare_with_torch):
     logits = rng.standard_normal((shape[0], C) + shape[1:]).astype(np.float32)
     y = _labels(rng, shape, options.get("ignore_index"))
     compare_with_torch(torch, lambda s: F.cross_entropy(s, y, reduction, **options),
@@ -43,7 +42,7 @@ def test_cross_entropy_options_match_torch(torch, rng, options, shape, reduction
 
 @pytest.mark.parametrize("options", [dict(label_smoothing=0.3), dict(weight=WEIGHT),
                                      dict(weight=WEIGHT, label_smoothing=0.1)], ids=str)
-def test_cross_entropy_probability_targets_match_torch(torch, rng, options):
+def test_cross_entropy_probability_targets_match_torch(torch, rng, options, compare_with_torch):
     logits = rng.standard_normal((4, C, 3)).astype(np.float32)
     target = rng.dirichlet(np.ones(C), size=(4, 3)).transpose(0, 2, 1).astype(np.float32)
     compare_with_torch(torch, lambda s, t: F.cross_entropy(s, t, **options),
@@ -53,7 +52,7 @@ def test_cross_entropy_probability_targets_match_torch(torch, rng, options):
 
 @pytest.mark.parametrize("options", CE_CASES[1:], ids=str)
 @pytest.mark.parametrize("reduction", ["mean", "none"])
-def test_nll_loss_options_match_torch(torch, rng, options, reduction):
+def test_nll_loss_options_match_torch(torch, rng, options, reduction, compare_with_torch):
     options = {k: v for k, v in options.items() if k != "label_smoothing"}
     log_p = rng.standard_normal((3, C, 2, 2)).astype(np.float32)
     y = _labels(rng, (3, 2, 2), options.get("ignore_index"))
@@ -104,7 +103,7 @@ def test_ignored_labels_may_be_out_of_range_and_others_may_not():
                                      dict(weight=np.array([2.0, 1.0, 0.0], dtype=np.float32)),
                                      dict(pos_weight=np.array([4.0, 0.2, 1.0], dtype=np.float32),
                                           weight=np.array([[1.0], [0.5], [2.0], [1.0]], dtype=np.float32))], ids=str)
-def test_bce_with_logits_weights_match_torch(torch, rng, options, reduction):
+def test_bce_with_logits_weights_match_torch(torch, rng, options, reduction, compare_with_torch):
     z = (3 * rng.standard_normal((4, 3))).astype(np.float32)
     y = rng.random((4, 3)).astype(np.float32)
     compare_with_torch(torch, lambda z, y: nn.BCEWithLogitsLoss(reduction, **options)(z, y),
@@ -123,7 +122,7 @@ def test_bce_with_logits_pos_weight_is_stable_for_large_logits():
     assert np.isfinite(out.item()) and out.item() == pytest.approx((3 * 200 + 200) / 2)
 
 
-def test_embedding_max_norm_renormalizes_rows_as_torch(torch, rng):
+def test_embedding_max_norm_renormalizes_rows_as_torch(torch, rng, assert_close):
     table = (3 * rng.standard_normal((6, 4))).astype(np.float32)
     ours = nn.Embedding.from_pretrained(table, freeze=False, max_norm=1.5)
     theirs = torch.nn.Embedding.from_pretrained(torch.from_numpy(table.copy()), freeze=False, max_norm=1.5)

@@ -7,7 +7,6 @@ import pytest
 
 import glassnet as gn
 from glassnet import Tensor, nn
-from tests.conftest import compare_with_torch
 
 MAX_CASES = [dict(kernel_size=3, stride=2, ceil_mode=True), dict(kernel_size=2, ceil_mode=True),
              dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), dict(kernel_size=3, stride=1, dilation=2),
@@ -24,7 +23,7 @@ SHAPES = [(2, 3, 7, 8), (1, 2, 6, 5)]
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("kind,options", [("MaxPool2d", o) for o in MAX_CASES] + [("AvgPool2d", o) for o in AVG_CASES],
                          ids=str)
-def test_pool_options_match_torch(torch, rng, kind, options, shape):
+def test_pool_options_match_torch(torch, rng, kind, options, shape, compare_with_torch):
     x = rng.standard_normal(shape).astype(np.float32)
     compare_with_torch(torch, getattr(nn, kind)(**options), getattr(torch.nn, kind)(**options), [x],
                        what=f"{kind} {options}")

@@ -10,7 +10,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor, nn
-from tests.conftest import assert_close, compare_with_torch
 
 
 def _copy_weights(ours, theirs, torch):
@@ -29,7 +28,7 @@ class Tower(nn.Module):
         return gn.cat([self.heads["cls"](x), self.heads["box"](x)], dim=1)
 
 
-def test_module_list_and_dict_match_torch_and_round_trip(torch, tmp_path, rng):
+def test_module_list_and_dict_match_torch_and_round_trip(torch, tmp_path, rng, assert_close):
     class TorchTower(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -75,7 +74,7 @@ def test_module_list_operations():
         heads["a"]
 
 
-def test_sequential_from_ordered_dict_matches_torch(torch, tmp_path, rng):
+def test_sequential_from_ordered_dict_matches_torch(torch, tmp_path, rng, assert_close):
     ours = nn.Sequential(OrderedDict([("fc1", nn.Linear(3, 5)), ("act", nn.ReLU(inplace=True)),
                                       ("fc2", nn.Linear(5, 2))]))
     theirs = torch.nn.Sequential(OrderedDict([("fc1", torch.nn.Linear(3, 5)), ("act", torch.nn.ReLU(inplace=True)),
@@ -160,7 +159,7 @@ def test_to_cpu_and_inplace_flags_are_accepted(rng):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_mse_loss_matches_torch(torch, rng, reduction):
+def test_mse_loss_matches_torch(torch, rng, reduction, compare_with_torch):
     a, y = rng.standard_normal((4, 3, 2)).astype(np.float32), rng.standard_normal((4, 3, 2)).astype(np.float32)
     compare_with_torch(torch, lambda a, y: nn.MSELoss(reduction=reduction)(a, y),
                        lambda a, y: torch.nn.MSELoss(reduction=reduction)(a, y), [a, y], what=f"MSELoss {reduction}")
@@ -175,7 +174,7 @@ LAYER_NORMS = [((5, 8), 8, {}), ((2, 3, 4, 5), (4, 5), {}), ((6, 7), 7, dict(ele
 
 
 @pytest.mark.parametrize("shape,normalized,options", LAYER_NORMS, ids=str)
-def test_layer_norm_matches_torch(torch, rng, shape, normalized, options):
+def test_layer_norm_matches_torch(torch, rng, shape, normalized, options, assert_close, compare_with_torch):
     ours = nn.LayerNorm(normalized, **options)
     theirs = torch.nn.LayerNorm(normalized, **options)
     for p in ours.parameters():  # not the trivial ones and zeros

@@ -8,7 +8,6 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import Tensor
-from tests.conftest import compare_with_torch
 
 
 def _x(rng, *shape):
@@ -38,7 +37,7 @@ REDUCTIONS = [  # (ours, theirs) with PyTorch's keyword names on both sides
 
 
 @pytest.mark.parametrize("k", range(len(REDUCTIONS)))
-def test_idiom_matches_torch(torch, rng, k):
+def test_idiom_matches_torch(torch, rng, k, compare_with_torch):
     ours, theirs = REDUCTIONS[k]
     compare_with_torch(torch, ours, theirs, [_x(rng, 3, 4, 5)], what=f"idiom {k}")
 
