@@ -42,6 +42,7 @@ at worst it reports a change that this op's gradient would not have needed.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import numbers
 import operator
@@ -268,9 +269,17 @@ class Tensor:
     def ndim(self) -> int:
         return self._data.ndim
 
-    @property
-    def size(self) -> int:
-        return self._data.size
+    def size(self, dim: int | None = None):
+        """The shape, as PyTorch's ``x.size()``; ``x.size(0)`` is the length of axis 0."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of axes (``ndim``)."""
+        return self.data.ndim
 
     @property
     def dtype(self):
@@ -287,6 +296,24 @@ class Tensor:
         source = self._data.dtype
         return Tensor._from_op(self._data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype",
                                reads_inputs=False, reads_output=False)
+
+    def to(self, *args, dtype=None, device=None) -> "Tensor":
+        """PyTorch's ``x.to(dtype)`` / ``x.to("cpu")``: a cast (see :meth:`astype`),
+        or ``self`` when nothing changes. glassnet computes on the CPU only."""
+        for arg in args:
+            if isinstance(arg, str) and not _is_dtype_name(arg):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "Tensor.to")
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self
+        return self.astype(dtype)
+
+    def clone(self) -> "Tensor":
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return Tensor._from_op(self.data.copy(), (self,), lambda g: (g,), "clone", reads_inputs=False,
+                               reads_output=False)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -353,21 +380,33 @@ class Tensor:
         return Tensor._from_op(-self._data, (self,), lambda g: (-g,), "neg", reads_inputs=False, reads_output=False)
 
     def __pow__(self, exponent):
-        """x**p for a constant p (a number or an array that broadcasts with x):
-        d/dx = p·x^(p−1), and 0 where p = 0 (x⁰ = 1 is constant, also at x = 0, as in PyTorch)."""
-        if isinstance(exponent, Tensor):
-            raise TypeError("a tensor exponent is not supported; use exp(p * log(x))")
+        """y = x**p: dy/dx = p·x^(p−1) (0 where p = 0: x⁰ = 1 is constant, also at x = 0, as in PyTorch);
+        for a tensor exponent also dy/dp = y·ln x. An exponent that broadcasts with x gets x's gradient
+        summed back to x's shape."""
+        tensor_exponent = isinstance(exponent, Tensor)
         x = self._data
-        p = exponent if isinstance(exponent, numbers.Number) else np.asarray(exponent)
+        p = exponent._data if tensor_exponent else exponent if isinstance(exponent, numbers.Number) \
+            else np.asarray(exponent)
+        y = x ** p
 
         def backward(g):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                local = p * x ** (p - 1)
-            if np.any(p == 0):
-                local = np.where(p == 0, 0, local)
-            return (unbroadcast(np.asarray(g * local, dtype=x.dtype), x.shape),)
+            gx = gp = None
+            if self.requires_grad:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    local = p * x ** (p - 1)
+                if np.any(p == 0):
+                    local = np.where(p == 0, 0, local)
+                gx = unbroadcast(np.asarray(g * local, dtype=x.dtype), x.shape)
+            if tensor_exponent and exponent.requires_grad:
+                gp = unbroadcast(g * y * np.log(x), p.shape)
+            return (gx, gp) if tensor_exponent else (gx,)
 
-        return Tensor._from_op(np.asarray(x ** p), (self,), backward, "pow", reads_output=False)
+        return Tensor._from_op(np.asarray(y), (self, exponent) if tensor_exponent else (self,), backward, "pow",
+                               reads_output=tensor_exponent)
+
+    def __rpow__(self, base):
+        """y = b**x for a constant b (``2 ** x``): dy/dx = y·ln b."""
+        return self._coerce(base) ** self
 
     def __matmul__(self, other):
         """C = A @ B: dA = g @ Bᵀ, dB = Aᵀ @ g (batched over leading axes)."""
@@ -439,6 +478,10 @@ class Tensor:
         x = self._data
         return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs", reads_output=False)
 
+    def clamp(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        """PyTorch's spelling of :meth:`clip`: ``x.clamp(min=0)``."""
+        return self.clip(min, max)
+
     def clip(self, low=None, high=None):
         """Clamp into [low, high]; the gradient passes only where x was inside."""
         x = self._data
@@ -451,10 +494,12 @@ class Tensor:
                                reads_inputs=False, reads_output=False)
 
     # ------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims: bool = False):
+    # ``dim=`` / ``keepdim=`` are PyTorch's names for ``axis=`` / ``keepdims=``.
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Sum over ``axis``; the gradient is ``g`` broadcast back to x's shape."""
-        shape = self._data.shape
-        out = self._data.sum(axis=axis, keepdims=keepdims)
+        axis, keepdims = resolve_axis_args("sum", axis, dim, keepdims, keepdim)
+        shape = self.data.shape
+        out = self.data.sum(axis=axis, keepdims=keepdims)
 
         def backward(g):
             if axis is not None and not keepdims:
@@ -463,17 +508,28 @@ class Tensor:
 
         return Tensor._from_op(np.asarray(out), (self,), backward, "sum", reads_inputs=False, reads_output=False)
 
-    def mean(self, axis=None, keepdims: bool = False):
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Mean over ``axis``: the sum divided by the number of elements averaged."""
-        count = self._data.size if axis is None else int(np.prod([self._data.shape[i] for i in
-                                                                 _normalize_axes(axis, self._data.ndim)]))
+        axis, keepdims = resolve_axis_args("mean", axis, dim, keepdims, keepdim)
+        count = self.data.size if axis is None else int(np.prod([self.data.shape[i] for i in
+                                                                 _normalize_axes(axis, self.data.ndim)]))
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count if count else np.nan)  # empty: NaN, as NumPy
 
-    def max(self, axis=None, keepdims: bool = False):
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Max over ``axis``; the gradient goes to the winning element (split
-        evenly between exact ties)."""
-        x = self._data
-        out = x.max(axis=axis, keepdims=True)
+        evenly between exact ties). With ``dim=`` (PyTorch's form) the result is
+        the pair ``(values, indices)``, as ``torch.max(x, dim)``."""
+        return self._extreme(np.max, np.argmax, "max", axis, keepdims, dim, keepdim)
+
+    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        """Min over ``axis``, as :meth:`max`."""
+        return self._extreme(np.min, np.argmin, "min", axis, keepdims, dim, keepdim)
+
+    def _extreme(self, reduce, arg, op, axis, keepdims, dim, keepdim):
+        pair = dim is not None
+        axis, keepdims = resolve_axis_args(op, axis, dim, keepdims, keepdim)
+        x = self.data
+        out = reduce(x, axis=axis, keepdims=True)
 
         def backward(g):
             winners = x == out
@@ -481,10 +537,18 @@ class Tensor:
 
         result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(
             out, axis=_normalize_axes(axis, x.ndim)))
-        return Tensor._from_op(np.asarray(result), (self,), backward, "max")
+        values = Tensor._from_op(np.asarray(result), (self,), backward, op)
+        if not pair:
+            return values
+        return ValuesIndices(values, Tensor(np.asarray(arg(x, axis=axis, keepdims=keepdims))))
 
-    def argmax(self, axis=None):
-        return Tensor(self._data.argmax(axis=axis))
+    def argmax(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        axis, keepdims = resolve_axis_args("argmax", axis, dim, keepdims, keepdim)
+        return Tensor(np.asarray(self.data.argmax(axis=axis, keepdims=keepdims)))
+
+    def argmin(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        axis, keepdims = resolve_axis_args("argmin", axis, dim, keepdims, keepdim)
+        return Tensor(np.asarray(self.data.argmin(axis=axis, keepdims=keepdims)))
 
     # ----------------------------------------------------------- shape views
     def reshape(self, *shape):
@@ -502,6 +566,18 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0):
         return self.reshape(self._data.shape[:start_dim] + (-1,))
+
+    def unsqueeze(self, dim: int):
+        """A new axis of length 1 at ``dim`` (negative counts from the end of the result)."""
+        return self.reshape(np.expand_dims(self.data, dim).shape)
+
+    def squeeze(self, dim=None):
+        """Drop axes of length 1 (all, or those of ``dim`` that have length 1, as PyTorch)."""
+        shape = self.data.shape
+        if dim is None:
+            return self.reshape(tuple(n for n in shape if n != 1))
+        drop = {d for d in _normalize_axes(dim, len(shape)) if shape[d] == 1}
+        return self.reshape(tuple(n for i, n in enumerate(shape) if i not in drop))
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -532,6 +608,37 @@ class Tensor:
 
         return Tensor._from_op(np.asarray(self._data[index]), (self,), backward, "getitem",
                                reads_inputs=False, reads_output=False, view=True)
+
+
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What ``x.max(dim=d)`` / ``x.min(dim=d)`` return, as PyTorch: the values and their indices."
+
+
+def resolve_axis_args(op: str, axis, dim, keepdims, keepdim):
+    """(axis, keepdims) from NumPy's names or PyTorch's (``dim``, ``keepdim``); not both."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}() got both axis={axis!r} and dim={dim!r}; give one (they mean the same)")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis, bool(keepdims)
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def check_device(device, what: str) -> None:
+    """Accept PyTorch's ``"cpu"`` (glassnet's only device); refuse others with a clear error."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"{what}: glassnet computes with NumPy on the CPU only, got device {device!r}")
 
 
 def _raw(x):
@@ -612,8 +719,9 @@ def _shape(shape) -> tuple:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
-def cat(tensors, axis: int = 0) -> Tensor:
-    """Concatenate along ``axis``; the gradient is split back into the pieces."""
+def cat(tensors, axis: int = 0, *, dim=None) -> Tensor:
+    """Concatenate along ``axis`` (or ``dim``); the gradient is split back into the pieces."""
+    axis, _ = resolve_axis_args("cat", None if dim is not None else axis, dim, False, None)
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
     sizes = np.cumsum([t._data.shape[axis] for t in tensors])[:-1]
     return Tensor._from_op(np.concatenate([t._data for t in tensors], axis=axis), tensors,
@@ -621,8 +729,9 @@ def cat(tensors, axis: int = 0) -> Tensor:
                            reads_inputs=False, reads_output=False)
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Stack along a new ``axis``."""
+def stack(tensors, axis: int = 0, *, dim=None) -> Tensor:
+    """Stack along a new ``axis`` (or ``dim``)."""
+    axis, _ = resolve_axis_args("stack", None if dim is not None else axis, dim, False, None)
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
     return Tensor._from_op(np.stack([t._data for t in tensors], axis=axis), tensors,
                            lambda g: tuple(np.moveaxis(g, axis, 0)), "stack",

@@ -16,6 +16,7 @@ from .validation import harden
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
 COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
+COMMANDS += ("export",)  # ONNX export (glassnet.onnx)
 
 
 def build_parser() -> argparse.ArgumentParser:
