@@ -356,7 +356,8 @@ class Tensor:
 
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph (the gradient passes through)."""
-        return Tensor._from_op(self.data.copy(), (self,), lambda g: (g,), "clone")
+        return Tensor._from_op(self._data.copy(), (self,), lambda g: (g,), "clone", reads_inputs=False,
+                               reads_output=False)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -423,26 +424,29 @@ class Tensor:
         return Tensor._from_op(-self._data, (self,), lambda g: (-g,), "neg", reads_inputs=False, reads_output=False)
 
     def __pow__(self, exponent):
-        """y = x**p: dy/dx = p·x^(p−1), and 0 where p = 0 (x⁰ = 1 is constant, also at x = 0, as
-        in PyTorch); p a number, an array that broadcasts with x, or a tensor (then also dy/dp = y·ln x)."""
-        if not isinstance(exponent, Tensor):
-            x = self._data
-            p = exponent if isinstance(exponent, numbers.Number) else np.asarray(exponent)
+        """y = x**p: dy/dx = p·x^(p−1) (0 where p = 0: x⁰ = 1 is constant, also at x = 0, as in PyTorch);
+        for a tensor exponent also dy/dp = y·ln x. An exponent that broadcasts with x gets x's gradient
+        summed back to x's shape."""
+        tensor_exponent = isinstance(exponent, Tensor)
+        x = self._data
+        p = exponent._data if tensor_exponent else exponent if isinstance(exponent, numbers.Number) \
+            else np.asarray(exponent)
+        y = x ** p
 
-            def backward(g):
+        def backward(g):
+            gx = gp = None
+            if self.requires_grad:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     local = p * x ** (p - 1)
                 if np.any(p == 0):
                     local = np.where(p == 0, 0, local)
-                return (unbroadcast(np.asarray(g * local, dtype=x.dtype), x.shape),)
+                gx = unbroadcast(np.asarray(g * local, dtype=x.dtype), x.shape)
+            if tensor_exponent and exponent.requires_grad:
+                gp = unbroadcast(g * y * np.log(x), p.shape)
+            return (gx, gp) if tensor_exponent else (gx,)
 
-            return Tensor._from_op(np.asarray(x ** p), (self,), backward, "pow", reads_output=False)
-        x, p = self._data, exponent._data
-        y = x ** p
-        return Tensor._from_op(y, (self, exponent),
-                               lambda g: (unbroadcast(g * p * x ** (p - 1), x.shape) if self.requires_grad else None,
-                                          unbroadcast(g * y * np.log(x), p.shape) if exponent.requires_grad
-                                          else None), "pow")
+        return Tensor._from_op(np.asarray(y), (self, exponent) if tensor_exponent else (self,), backward, "pow",
+                               reads_output=tensor_exponent)
 
     def __rpow__(self, base):
         """y = b**x for a constant b (``2 ** x``): dy/dx = y·ln b."""
