@@ -7,6 +7,8 @@ from .backend import default_dtype, get_num_threads, set_default_dtype, set_num_
 from .gradcheck import gradcheck
 from .io import load, save
 from .random import seed
+from numpy import float32, float64, int64  # dtypes by their PyTorch names: x.to(glassnet.float64)
+
 from .tensor import Tensor, cat, enable_grad, is_grad_enabled, no_grad, ones, randn, stack, tensor, where, zeros
 
 try:  # the version is written once, in pyproject.toml
@@ -15,7 +17,8 @@ except _metadata.PackageNotFoundError:  # run from a source tree that was never 
     __version__ = "0+unknown"
 
 __all__ = [
-    "Tensor", "cat", "default_dtype", "enable_grad", "functional", "get_num_threads", "gradcheck", "init",
-    "is_grad_enabled", "load", "nn", "no_grad", "ones", "optim", "randn", "save", "seed", "set_default_dtype",
-    "set_num_threads", "stack", "tensor", "where", "zeros", "__version__",
+    "Tensor", "cat", "default_dtype", "enable_grad", "float32", "float64", "functional", "get_num_threads",
+    "gradcheck", "init", "int64", "is_grad_enabled", "load", "nn", "no_grad", "ones", "optim", "randn",
+    "save", "seed", "set_default_dtype", "set_num_threads", "stack", "tensor", "where", "zeros",
+    "__version__",
 ]

@@ -11,14 +11,14 @@
 from .datasets import DATASETS, DatasetInfo, DatasetNotFoundError, cache_dir, dataset_info, load_dataset, load_split, search_dirs
 from .download import DownloadError, download_file
 from .idx import read_idx, write_idx
-from .loader import DataLoader, TensorDataset
+from .loader import DataLoader, TensorDataset, default_collate
 from .synthetic import make_blobs, make_circles, make_moons, make_spiral, make_xor
 from .transforms import Compose, RandomShift, Standardizer, expand_with_shifts, flatten, one_hot, shift_images, to_float, train_val_split
 
 __all__ = [
     "Compose", "DATASETS", "DataLoader", "DatasetInfo", "DatasetNotFoundError", "DownloadError",
-    "RandomShift", "Standardizer", "TensorDataset", "cache_dir", "dataset_info", "download_file",
-    "expand_with_shifts", "flatten", "load_dataset", "load_split", "make_circles", "make_moons",
-    "make_spiral", "make_xor", "make_blobs", "one_hot", "read_idx", "search_dirs", "shift_images", "to_float",
-    "train_val_split", "write_idx",
+    "RandomShift", "Standardizer", "TensorDataset", "cache_dir", "dataset_info", "default_collate",
+    "download_file", "expand_with_shifts", "flatten", "load_dataset", "load_split", "make_blobs",
+    "make_circles", "make_moons", "make_spiral", "make_xor", "one_hot", "read_idx", "search_dirs",
+    "shift_images", "to_float", "train_val_split", "write_idx",
 ]

@@ -115,14 +115,15 @@ def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool 
     return Tensor._from_op(xd * slope, (x,), lambda g: (g * slope,), "rrelu")
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """p_i = e^(x_i − max x) / Σ_j e^(x_j − max x) (subtracting the max changes
-    nothing mathematically and keeps e^(·) ≤ 1, so large logits cannot overflow).
-    Backward: dx = p ⊙ (g − Σ_j g_j p_j).
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """p_i = e^(x_i − max x) / Σ_j e^(x_j − max x) along ``axis`` (PyTorch: ``dim``)
+    (subtracting the max changes nothing mathematically and keeps e^(·) ≤ 1, so
+    large logits cannot overflow). Backward: dx = p ⊙ (g − Σ_j g_j p_j).
 
     Args:
         x: logits, a Tensor of any shape.
         axis: the axis that sums to 1 (default: the last).
+        dim: PyTorch's name for ``axis``; wins when given.
 
     Shape:
         - Output: ``x``'s shape.
@@ -133,6 +134,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
         >>> F.softmax(glassnet.tensor([1000.0, 1001.0]))  # no overflow
         tensor([0.2689, 0.7311])
     """
+    axis = axis if dim is None else dim
     xd = x.data
     e = np.exp(xd - xd.max(axis=axis, keepdims=True))
     p = e / e.sum(axis=axis, keepdims=True)
@@ -145,8 +147,9 @@ def log_softmax_array(xd: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x), stable. Backward: dx = g − p·Σ_j g_j, p = softmax(x)."""
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log softmax(x) along ``axis`` (or ``dim``), stable. Backward: dx = g − p·Σ_j g_j, p = softmax(x)."""
+    axis = axis if dim is None else dim
     out = log_softmax_array(x.data, axis)
     return Tensor._from_op(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
                            "log_softmax")

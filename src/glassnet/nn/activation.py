@@ -48,6 +48,10 @@ class ReLU(Module):
     """max(0, x) elementwise; the gradient is 1 where x > 0, else 0 (a unit
     whose input is ≤ 0 for every example is dead: it never learns again).
 
+    Args:
+        inplace: accepted for PyTorch code and changes nothing: glassnet's ops
+            always write a new array (the graph keeps the input).
+
     Shape:
         - Input: any shape.
         - Output: the input's shape.
@@ -57,6 +61,10 @@ class ReLU(Module):
         >>> nn.ReLU()(tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.relu(x)
@@ -78,9 +86,9 @@ class LeakyReLU(Module):
         tensor([-0.2,  3. ])
     """
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace  # inplace: as ReLU's
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -110,11 +118,13 @@ class RReLU(Module):
     """Randomized leaky ReLU: for x < 0 a slope drawn from U(lower, upper) per
     element while training, the mean slope (lower + upper)/2 in evaluation."""
 
-    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, generator: np.random.Generator | None = None):
+    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, inplace: bool = False,
+                 generator: np.random.Generator | None = None):
         super().__init__()
         if not 0 <= lower <= upper:
             raise ValueError(f"RReLU: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
         self.lower, self.upper, self.generator = lower, upper, generator
+        self.inplace = inplace  # as ReLU's
 
     def forward(self, x):
         return F.rrelu(x, self.lower, self.upper, training=self.training, generator=self.generator)
