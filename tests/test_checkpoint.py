@@ -388,6 +388,25 @@ def test_a_generator_no_rng_state_declares_is_reported():
         fit(net, loader, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.1), 1, verbose=False)
 
 
+def test_a_wrapper_hiding_a_random_transform_is_reported():
+    """A transform that wraps a RandomShift without declaring its state (as a shift-then-standardize
+    helper might) would resume with a fresh shift stream: fit says so."""
+    from glassnet.data import RandomShift
+
+    class ShiftThenScale:
+        def __init__(self):
+            self.shift = RandomShift(1, generator=np.random.default_rng(0))
+
+        def __call__(self, x):
+            return self.shift(x) * 2
+
+    x = np.random.default_rng(1).standard_normal((12, 16)).astype(np.float32)
+    net = nn.Sequential(nn.Linear(16, 2))
+    loader = DataLoader((x, np.arange(12) % 2), batch_size=6, transform=ShiftThenScale())
+    with pytest.warns(UserWarning, match=r"transform\.shift hold numpy Generators"):
+        fit(net, loader, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.1), 1, verbose=False)
+
+
 @nn.register_module
 class Tripwire(nn.Module):
     """The identity, except that its ``armed``-th training forward raises

@@ -107,14 +107,17 @@ def rng_state_of(obj) -> dict:
 
 def undeclared_generators(obj, declared=()) -> list:
     """Attributes of ``obj`` (also items of a list, tuple or dict attribute) that
-    are Generators not in ``declared``: state a checkpoint would miss. A diagnostic
-    for objects that hold a generator but do not implement the protocol."""
+    are Generators not in ``declared``, or objects with random state of their own
+    (a RandomShift inside a wrapper transform): state a checkpoint would miss. A
+    diagnostic for objects that hold a generator but do not implement the protocol."""
     known = {id(g) for g in declared}
     found = []
     for key, value in getattr(obj, "__dict__", {}).items():
         items = (value.items() if isinstance(value, dict) else enumerate(value)
                  if isinstance(value, (list, tuple)) else [(None, value)])
         for index, item in items:
-            if isinstance(item, np.random.Generator) and id(item) not in known:
+            if (isinstance(item, np.random.Generator) and id(item) not in known) or \
+                    (not isinstance(item, type) and callable(getattr(item, "rng_state", None))
+                     and not hasattr(item, "named_modules") and item.rng_state()):
                 found.append(key if index is None else f"{key}[{index!r}]")
     return found

@@ -17,8 +17,8 @@ from .transforms import Compose, RandomShift, Standardizer, expand_with_shifts, 
 
 __all__ = [
     "Compose", "DATASETS", "DataLoader", "DatasetInfo", "DatasetNotFoundError", "DownloadError",
-    "RandomShift", "Standardizer", "TensorDataset", "cache_dir", "dataset_info", "download_file",
-    "expand_with_shifts", "flatten", "load_dataset", "load_split", "make_circles", "make_moons",
-    "make_spiral", "make_xor", "make_blobs", "one_hot", "read_idx", "search_dirs", "shift_images", "to_float",
-    "train_val_split", "write_idx",
+    "RandomShift", "Standardizer", "TensorDataset", "cache_dir", "dataset_info", "default_collate",
+    "download_file", "expand_with_shifts", "flatten", "load_dataset", "load_split", "make_blobs",
+    "make_circles", "make_moons", "make_spiral", "make_xor", "one_hot", "read_idx", "search_dirs",
+    "shift_images", "to_float", "train_val_split", "write_idx",
 ]

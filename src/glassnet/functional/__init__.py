@@ -21,7 +21,8 @@ from .residual import add_relu
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_max_pool2d", "add_relu", "avg_pool2d", "batch_norm",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy",
-    "dropout", "dropout2d", "embedding", "global_avg_pool2d", "l1_penalty", "l2_penalty", "leaky_relu",
-    "linear", "log_softmax", "max_pool2d", "multi_margin_loss", "nll_loss", "prelu", "quadratic_cost", "relu",
-    "rrelu", "sigmoid", "softmax", "spatial_pyramid_pool2d", "svm_loss", "tanh",
+    "depthwise_conv2d", "dropout", "dropout2d", "embedding", "global_avg_pool2d", "grouped_conv2d",
+    "l1_penalty", "l2_penalty", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
+    "multi_margin_loss", "nll_loss", "pad", "prelu", "quadratic_cost", "relu", "rrelu", "sigmoid", "softmax",
+    "spatial_pyramid_pool2d", "svm_loss", "tanh",
 ]

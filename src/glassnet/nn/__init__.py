@@ -19,8 +19,9 @@ from . import finetune
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "Embedding", "Flatten",
-    "GlobalAvgPool2d", "Identity", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Module",
-    "MultiMarginLoss", "NLLLoss", "PReLU", "Parameter", "QuadraticCost", "RReLU", "ReLU", "ResidualBlock",
-    "SVMLoss", "Sequential", "Sigmoid", "Softmax", "SpatialPyramidPool2d", "SyncBatchNorm", "Tanh",
-    "finetune", "register_function", "register_module", "registered_modules", "training_mode",
+    "GlobalAvgPool2d", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d",
+    "Module", "ModuleDict", "ModuleList", "MultiMarginLoss", "NLLLoss", "PReLU", "Parameter", "QuadraticCost",
+    "RReLU", "ReLU", "ResidualBlock", "SVMLoss", "Sequential", "Sigmoid", "Softmax", "SpatialPyramidPool2d",
+    "SyncBatchNorm", "Tanh", "finetune", "register_function", "register_module", "registered_modules",
+    "training_mode",
 ]

@@ -50,6 +50,10 @@ class ReLU(Module):
     ``inplace`` is accepted for PyTorch code and changes nothing: glassnet's ops
     always write a new array (the graph keeps the input).
 
+    Args:
+        inplace: accepted for PyTorch code and changes nothing: glassnet's ops
+            always write a new array (the graph keeps the input).
+
     Shape:
         - Input: any shape.
         - Output: the input's shape.

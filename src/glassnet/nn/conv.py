@@ -44,6 +44,7 @@ class Conv2d(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {tuple(_PADDING_MODES)}, got {padding_mode!r}")
         self.padding_mode = padding_mode
+        self.padding: str | tuple[int, int]
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import types
 from collections import OrderedDict
-
 from typing import NamedTuple
 
 import numpy as np
