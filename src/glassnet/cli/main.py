@@ -15,6 +15,8 @@ from ..backend import tune_allocator_once
 from ..distributed import DistributedError
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
+COMMANDS += ("export",)  # ONNX export (glassnet.onnx)
 
 
 def build_parser() -> argparse.ArgumentParser:
