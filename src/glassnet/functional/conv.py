@@ -103,11 +103,13 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     strided window view), then y = W₂ @ cols with W₂ = W reshaped (C_out, C·kh·kw).
     Backward, with g = dL/dy as G (C_out, Ho·Wo·N): dW = G colsᵀ, db = Σ G over
     positions, and dx
-    - for stride 1, as the transposed convolution it is: the correlation of g,
+    - for stride 1 when the output is about as large as the input (padded
+      layers), as the transposed convolution it is: the correlation of g,
       zero-padded by d(k−1) − p, with the kernel flipped in both spatial axes and
       its two channel axes swapped (one unfold of g and one product, written
       straight into dx: no scatter);
-    - for larger strides, dcols = W₂ᵀ G folded back (col2im): each kernel offset
+    - otherwise (strides > 1, valid convolutions that shrink the image), with
+      dcols = W₂ᵀ G folded back (col2im): each kernel offset
       (u, v) adds its slice of dcols onto the input positions it read.
     dx is computed only when x requires a gradient.
     """
@@ -148,8 +150,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=1)
         if x.requires_grad:
+            # The transposed convolution's product covers H·W positions, col2im's Ho·Wo (then a
+            # scatter): for "same"-padded layers the first wins, for a valid 5×5 on 12×12 (64
+            # outputs, 144 inputs) the second.
             gx = (_input_grad_transposed(g2.reshape(gt.shape), w, (h, wd), (ph, pw), (dh, dw))
-                  if sh == sw == 1 else
+                  if sh == sw == 1 and h * wd <= 1.5 * ho * wo else
                   _input_grad_col2im(g2, w2, xp.shape, (h, wd), (kh, kw), (sh, sw), (ph, pw), (dh, dw)))
             gx = gx.transpose(3, 0, 1, 2)
         return (gx, gw) if bias is None else (gx, gw, gb)
