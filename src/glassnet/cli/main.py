@@ -15,6 +15,7 @@ from ..distributed import DistributedError
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
 COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
+COMMANDS += ("export",)  # ONNX export (glassnet.onnx)
 
 
 def build_parser() -> argparse.ArgumentParser:
