@@ -4,3 +4,4 @@ from .cnn import book_cnn, spp_cnn
 from .mlp import mlp
 from .resnet import ResNet, plain_net, resnet_small
 from .textcnn import TextCNN
+from .skipgram import pretrain_skipgram
