@@ -151,6 +151,23 @@ def test_scheduler_steps_once_per_epoch_and_lr_is_recorded(spiral):
     assert history.lr == [0.4, 0.2, 0.1, 0.05]
 
 
+def test_per_batch_scheduler_steps_after_every_optimizer_step(spiral):
+    (x, y), _ = spiral  # 300 examples, batch 32: 10 steps per epoch
+    model = mlp("2-8-3")
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, epochs=3, steps_per_epoch=10)
+    reference_opt = optim.SGD(mlp("2-8-3").parameters(), lr=0.1, momentum=0.9)
+    reference = optim.lr_scheduler.OneCycleLR(reference_opt, max_lr=0.5, epochs=3, steps_per_epoch=10)
+    lrs = []
+    for _ in range(30):
+        reference.step()
+        lrs.append(reference.get_last_lr()[0])
+    history = fit(model, (x, y), nn.CrossEntropyLoss(), opt, 3, scheduler=scheduler, verbose=False)
+    assert scheduler.last_epoch == 30
+    assert opt.param_groups[0]["lr"] == lrs[-1]
+    assert history.lr == [lrs[9], lrs[19], lrs[29]]  # the rate at the end of each epoch
+
+
 def test_plateau_scheduler_gets_the_validation_metric(spiral):
     (x, y), (xt, yt) = spiral
     model = mlp("2-8-3")

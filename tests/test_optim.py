@@ -30,6 +30,11 @@ CASES = [
     ("Adam", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.05)),
     ("AdamW", dict(lr=0.05, weight_decay=0.3, amsgrad=True)),
+    ("SGD", dict(lr=0.01, momentum=0.9, weight_decay=0.1, maximize=True)),
+    ("Adagrad", dict(lr=0.1, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, maximize=True)),
+    ("Adam", dict(lr=0.05, weight_decay=0.1, maximize=True)),
+    ("AdamW", dict(lr=0.05, maximize=True)),
 ]
 
 
@@ -177,3 +182,45 @@ def test_step_works_in_float64_and_keeps_dtype(rng):
         w.grad = np.ones(4)
         optimizer.step()
         assert w.dtype == np.float64 and not np.array_equal(w.data, before), name
+
+
+def test_named_parameters_keep_their_names_as_torch(torch):
+    from glassnet import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    ours = optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    theirs = torch.optim.SGD(reference.named_parameters(), lr=0.1, momentum=0.9)
+    assert ours.param_groups[0]["param_names"] == theirs.param_groups[0]["param_names"] == ["0.weight", "0.bias",
+                                                                                          "2.weight", "2.bias"]
+    assert [id(p) for p in ours.param_groups[0]["params"]] == [id(p) for p in model.parameters()]
+    groups = optim.Adam([{"params": model[0].named_parameters(), "lr": 0.01}, {"params": model[2].parameters()}])
+    assert groups.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert "param_names" not in groups.param_groups[1]
+    saved = json.loads(json.dumps(ours.state_dict()["groups"]))
+    assert saved[0]["param_names"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    renamed = optim.SGD([(f"x{i}", p) for i, p in enumerate(model.parameters())], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="names other parameters.*'0.weight' != 'x0'"):
+        renamed.load_state_dict({"groups": saved, "state": {}})
+
+
+def test_zero_grad_set_to_none_or_in_place():
+    w = Parameter(np.ones(3, dtype=np.float32))
+    optimizer = optim.SGD([w], lr=0.1)
+    w.grad = np.full(3, 2.0, dtype=np.float32)
+    held = w.grad
+    optimizer.zero_grad(set_to_none=False)
+    assert w.grad is held and np.array_equal(held, np.zeros(3))
+    optimizer.zero_grad()
+    assert w.grad is None
+    optimizer.zero_grad(set_to_none=False)  # no gradient yet: stays None
+    assert w.grad is None
+
+
+def test_maximize_ascends():
+    w = Parameter(np.zeros(2))
+    optimizer = optim.SGD([w], lr=0.5, maximize=True)
+    w.grad = np.array([1.0, -2.0])
+    optimizer.step()
+    np.testing.assert_array_equal(w.data, [0.5, -1.0])
+    assert np.array_equal(w.grad, [1.0, -2.0]), "maximize changed the stored gradient"

@@ -1,9 +1,12 @@
 """The optimizer base: parameter groups and state.
 
-``Optimizer(params, defaults)``: ``params`` is an iterable of parameters or of
+``Optimizer(params, defaults)``: ``params`` is an iterable of parameters, of
+``(name, parameter)`` pairs (``model.named_parameters()``: the names are kept
+in the group's ``"param_names"`` and checked when a state is loaded), or of
 dicts ``{"params": [...], "lr": ..., "weight_decay": ...}`` (parameter groups);
 keys missing from a group take ``defaults``. ``step()`` skips parameters that
-have ``requires_grad=False`` (frozen) or no gradient. Per-parameter state
+have ``requires_grad=False`` (frozen) or no gradient; with ``maximize=True`` it
+ascends (every optimizer steps along −∇). Per-parameter state
 (momentum buffers, moments) lives in ``self.state[id]`` as arrays and is saved
 by ``state_dict()`` as arrays plus a JSON-able description.
 """
@@ -23,6 +26,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
+        self.defaults.setdefault("maximize", False)
         self.param_groups = []
         for group in params:
             self.add_param_group(group)
@@ -31,11 +35,14 @@ class Optimizer:
     def add_param_group(self, group: dict) -> None:
         group = dict(group)
         group["params"] = list(group["params"])
+        if group["params"] and all(isinstance(p, tuple) and len(p) == 2 for p in group["params"]):
+            group["param_names"] = [str(name) for name, _ in group["params"]]
+            group["params"] = [p for _, p in group["params"]]
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: parameters must be glassnet Tensors, "
                                 f"got a {type(p).__name__}")
-        unknown = set(group) - set(self.defaults) - {"params", "name"}
+        unknown = set(group) - set(self.defaults) - {"params", "param_names", "name"}
         if unknown:
             raise ValueError(f"{type(self).__name__}: unknown parameter-group options {sorted(unknown)}; "
                              f"known: {sorted(self.defaults)}")
@@ -46,16 +53,21 @@ class Optimizer:
             raise ValueError("a parameter appears in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients (``p.grad = None``), or zero them in place with ``set_to_none=False``."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad[...] = 0
 
     def step(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.requires_grad and p.grad is not None:
-                    self.update(p, p.grad, self.state.setdefault(id(p), {}), group)
+                    grad = -p.grad if group["maximize"] else p.grad
+                    self.update(p, grad, self.state.setdefault(id(p), {}), group)
 
     def update(self, p, grad: np.ndarray, state: dict, group: dict) -> None:
         """Update ``p.data`` in place from ``grad``; subclasses implement."""
@@ -89,6 +101,10 @@ class Optimizer:
             if saved.get("num_params", len(group["params"])) != len(group["params"]):
                 raise ValueError(f"{name}.load_state_dict: group {gi} has {saved['num_params']} parameters "
                                  f"in the state, {len(group['params'])} in this optimizer")
+            if "param_names" in saved and "param_names" in group and saved["param_names"] != group["param_names"]:
+                wrong = next(f"{a!r} != {b!r}" for a, b in zip(saved["param_names"], group["param_names"]) if a != b)
+                raise ValueError(f"{name}.load_state_dict: group {gi} names other parameters in the state "
+                                 f"than in this optimizer ({wrong})")
         new_state: dict[int, dict] = {}
         for key, value in state["state"].items():
             gi, pi, entry = key.split(".", 2)

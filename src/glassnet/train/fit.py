@@ -349,6 +349,8 @@ class Trainer:
                 if scale1:
                     w.grad += scale1 * np.sign(w.data)
         self.optimizer.step()
+        if getattr(self.scheduler, "per_batch", False):  # OneCycleLR: one step per mini-batch
+            self.scheduler.step()
         value = float(loss.data)
         n = len(xb)
         self._running[0] += value * n
@@ -379,7 +381,7 @@ class Trainer:
         self._call("on_epoch_end", logs)
 
     def _step_scheduler(self, logs: dict) -> None:
-        if self.scheduler is None:
+        if self.scheduler is None or getattr(self.scheduler, "per_batch", False):
             return
         if isinstance(self.scheduler, _PlateauScheduler):
             key = "loss" if self.scheduler.mode == "min" else "accuracy"
@@ -463,7 +465,8 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
             is given or ``nan_guard=False``.
         scheduler: a ``glassnet.optim.lr_scheduler`` schedule, stepped after each
             epoch (``ReduceLROnPlateau`` with the validation loss, or accuracy for
-            ``mode="max"``; the training one without validation data).
+            ``mode="max"``; the training one without validation data), or after
+            each optimizer step for a ``per_batch`` schedule (OneCycleLR).
         l1, l2, penalty: regularization, with the book's λ/n convention (see the
             module docstring).
         generator, seed: the shuffling generator for array data (``seed`` makes
