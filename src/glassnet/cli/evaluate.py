@@ -4,6 +4,7 @@
     glassnet evaluate runs/train/model.safetensors --dataset mnist
     glassnet evaluate resnet14-fashion                     # a zoo model
     glassnet evaluate runs/textcnn/model.safetensors --dataset reviews.csv
+    glassnet evaluate runs/spp_cnn/model.safetensors --pad 2     # the same network on 32x32 images
 
 MODEL is a model file written by ``glassnet train`` or a zoo name (``glassnet
 zoo list``). Its metadata says which dataset it was trained on and how raw
@@ -33,6 +34,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("model", help="a model file written by glassnet train, or a zoo model name")
     parser.add_argument("--dataset", help="test set to use (default: the one the model was trained on)")
     parser.add_argument("--data-dir", help="folder with the data files (default: the usual search path)")
+    parser.add_argument("--pad", type=int, default=0, metavar="P", help="zero-pad each test image by P pixels on "
+                        "every side (28x28 -> 32x32 for P = 2): for networks that take any size (SPP, global pooling)")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N test examples (quick checks)")
     parser.set_defaults(func=run)
     return parser
 
@@ -72,13 +76,22 @@ def run(args) -> int:
         raise ValueError(f"{args.model} takes {preprocessing['kind']} inputs but --dataset {dataset} holds {kind}")
     task = load_task(dataset, args.data_dir, meta.get("options", {}).get("seed", 0))
     x_raw, y = task.test
+    if args.limit:
+        x_raw, y = x_raw[:args.limit], y[:args.limit]
+    if args.pad:
+        if preprocessing["kind"] != "image" or len(preprocessing["input_shape"]) != 4:
+            raise ValueError(f"--pad needs a convolutional image model; {args.model} takes inputs of shape "
+                             f"{preprocessing.get('input_shape')}")
+        x_raw = np.pad(x_raw, ((0, 0), (args.pad, args.pad), (args.pad, args.pad)))
+        preprocessing = {**preprocessing, "input_shape": [1, 1, *x_raw.shape[1:]]}
     scores = outputs(model, x_raw, preprocessing)
     if scores.shape[1] != len(task.classes):
         raise ValueError(f"the model has {scores.shape[1]} outputs but {dataset} has {len(task.classes)} classes")
     predicted = scores.argmax(axis=1)
     cost = meta.get("cost", "cross-entropy")
     loss = float(COSTS[cost](Tensor(scores), Tensor(y)).data)
-    print(f"{args.model} on the {dataset} test set ({len(y)} examples):")
+    padded = f", zero-padded to {x_raw.shape[1]}x{x_raw.shape[2]}" if args.pad else ""
+    print(f"{args.model} on the {dataset} test set ({len(y)} examples{padded}):")
     print(f"accuracy: {100 * (predicted == y).mean():.2f}% ({int((predicted == y).sum())}/{len(y)})")
     print(f"loss ({cost}): {loss:.4f}")
     print("per-class accuracy:")

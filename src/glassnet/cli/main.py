@@ -12,6 +12,7 @@ import importlib
 import sys
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS += ("predict", "zoo", "lr_find")  # lr_find registers as lr-find
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ training and test examples:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,15 @@ def kind_of(name: str) -> str:
                      f"files or a .csv file of text,label rows")
 
 
+@functools.lru_cache(maxsize=4)
+def _split(name: str, split: str, data_dir) -> tuple:
+    """``load_split`` once per process (decompressing 60,000 images takes seconds), read-only."""
+    arrays = load_split(name, split, data_dir)
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
 def load_task(name: str, data_dir=None, seed: int = 0) -> Task:
     """The task ``name`` (see the module docstring); ``data_dir`` overrides the
     data search path, ``seed`` draws the generated sets."""
@@ -76,10 +86,10 @@ def load_task(name: str, data_dir=None, seed: int = 0) -> Task:
         return Task(name, kind, make(1200, rng), make(600, rng), classes)
     if kind == "image":
         if name == "mnist-10k":
-            x, y = load_split("mnist", "test", data_dir)
+            x, y = _split("mnist", "test", data_dir)
             train, test = stratified_split(y, 0.5, np.random.default_rng(0))
             return Task(name, kind, (x[train], y[train]), (x[test], y[test]), tuple(dataset_info("mnist").classes))
-        return Task(name, kind, load_split(name, "train", data_dir), load_split(name, "test", data_dir),
+        return Task(name, kind, _split(name, "train", data_dir), _split(name, "test", data_dir),
                     tuple(dataset_info(name).classes))
     if name in TEXT_DATASETS:
         sentences, labels = load_rt_polarity(data_dir)
