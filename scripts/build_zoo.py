@@ -18,7 +18,7 @@ from pathlib import Path
 
 import glassnet
 from glassnet.cli.models import describe
-from glassnet.models.pretrained import INDEX, ZOO_DIR, sha256_of, zoo_index
+from glassnet.models.model_zoo import INDEX, ZOO_DIR, sha256_of, zoo_index
 
 
 def main(argv=None) -> None:

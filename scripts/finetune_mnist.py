@@ -16,7 +16,7 @@ the 5,000 test images). Strategies, each one ``glassnet train`` run:
 
 All use the zoo model's recipe (SGD with Nesterov momentum 0.9, weight decay
 5e-4, cosine decay, random 2-pixel shifts) at lr 0.05, with epochs and batch
-size per K below (about the same number of steps for each K).
+size per K below (100 to 160 optimizer steps for every K: a small, equal budget).
 
     nice -n 10 python scripts/finetune_mnist.py --seeds 0 --out results/finetune_mnist.json
 """
@@ -33,7 +33,7 @@ import numpy as np
 
 from glassnet.cli.main import main as glassnet
 
-SCHEDULE = {10: (20, 16), 100: (8, 32), 1000: (2, 64)}  # K -> (epochs, batch size)
+SCHEDULE = {10: (15, 16), 100: (4, 32), 1000: (1, 64)}  # K -> (epochs, batch size): 100-160 steps each
 STRATEGIES = {
     "frozen": ["--finetune", "resnet14-fashion", "--freeze", "body"],
     "finetuned": ["--finetune", "resnet14-fashion", "--body-lr-scale", "0.1"],

@@ -24,7 +24,7 @@ from ..data.tasks import kind_of, load_task
 from ..data.text import SentenceDataset, tokenize
 from ..functional.losses import COSTS
 from ..io import load, load_metadata
-from ..models.pretrained import resolve_model_file
+from ..models.model_zoo import resolve_model_file
 from ..tensor import Tensor
 
 

@@ -26,8 +26,14 @@ from threadpoolctl import threadpool_limits
 from ..functional.losses import COSTS
 from ..io.serialization import atomic_write_text
 from ..train.lr_finder import lr_range_test, plot_range_test
-from .train import add_data_and_model_arguments, blas_threads, make_optimizer, parameter_groups, prepare_run
-from .train import resolve_options
+from .train import (
+    add_data_and_model_arguments,
+    blas_threads,
+    make_optimizer,
+    parameter_groups,
+    prepare_run,
+    resolve_options,
+)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -45,8 +45,7 @@ from .. import init as initializers
 from .. import optim
 from .. import random as grandom
 from ..data import DataLoader, train_val_split
-from ..data.preprocessing import (ShiftThenStandardize, fit_preprocessing, prepare, scale, text_preprocessing,
-                                  vocabulary)
+from ..data.preprocessing import ShiftThenStandardize, fit_preprocessing, prepare, scale, text_preprocessing, vocabulary
 from ..data.tasks import GENERATED, NAMES, kind_of, load_task
 from ..data.text import SentenceDataset, Vocabulary, load_word_vectors, tokenize
 from ..data.transforms import per_class_subset
@@ -54,7 +53,7 @@ from ..functional.losses import COSTS
 from ..io import load, load_checkpoint, load_metadata, save
 from ..io.serialization import atomic_write_text
 from ..models.mlp import ACTIVATIONS
-from ..models.pretrained import resolve_model_file
+from ..models.model_zoo import resolve_model_file
 from ..nn import Linear
 from ..nn.finetune import freeze, layer_names, layerwise_param_groups, replace_head
 from ..tensor import Tensor
@@ -67,7 +66,7 @@ COMMON = {
     "model": "mlp", "dataset": "fashion-mnist", "data-dir": None, "cost": "cross-entropy", "optimizer": "adam",
     "lr": None, "momentum": 0.9, "weight-decay": 0.0, "l1": 0.0, "l2": 0.0, "epochs": 30, "batch-size": 128,
     "seed": 0, "val": 10000, "augment": 0, "schedule": "cosine", "early-stopping": 0, "out": "runs/train",
-    "limit": None, "test-limit": None, "per-class": None, "finetune": None, "freeze": "none", "body-lr-scale": 1.0, "quiet": False,
+    "limit": None, "test-limit": None, "per-class": None, "finetune": None, "freeze": "none", "body-lr-scale": 1.0, "quiet": False, "figures": True,
     "threads": "auto",
 }
 KNOWN = sorted(set(COMMON) | set(catalog.MODEL_OPTIONS))
@@ -75,7 +74,7 @@ DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 1e-3, "ada
               "rmsprop": 1e-3, "adagrad": 1e-2}
 SCHEDULES = ("none", "cosine", "onecycle", "plateau", "halving")
 # options a resumed run may change; the others come from the checkpoint
-RESUMABLE = ("epochs", "out", "quiet", "data-dir", "threads")
+RESUMABLE = ("epochs", "out", "quiet", "data-dir", "threads", "figures")
 
 
 def add_data_and_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -156,6 +155,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
       "the best epoch's weights (0: off)")
     a("--out", help="output folder (default runs/train)")
     a("--quiet", action=argparse.BooleanOptionalAction, help="no progress bar or per-epoch lines")
+    a("--figures", action=argparse.BooleanOptionalAction, help="draw the report's figures (default on; "
+      "--no-figures for quick runs: report.md keeps the numbers)")
     parser.set_defaults(func=run)
     return parser
 
@@ -501,17 +502,19 @@ def _write_figures_and_report(out, history, prepared: Prepared, x_test_raw, y_te
     from . import report
     options, model, classes = prepared.options, prepared.model, prepared.task.classes
     figures, sections = {}, {}
-    if len(history):
+    draw = options.get("figures", True)
+    if len(history) and draw:
         figures["Learning curves"] = report.learning_curves(history, out / "learning_curves.png")
     matrix = report.confusion_matrix(y_test, predicted, len(classes))
-    figures["Confusion matrix"] = report.confusion_matrix_figure(matrix, classes, out / "confusion_matrix.png")
+    if draw:
+        figures["Confusion matrix"] = report.confusion_matrix_figure(matrix, classes, out / "confusion_matrix.png")
     kind = prepared.task.kind
-    if kind == "image":
+    if draw and kind == "image":
         figures["Misclassified test examples"] = report.misclassified_grid(
             x_test_raw, y_test, predicted, classes, out / "misclassified.png")
-    elif kind == "points":
+    elif draw and kind == "points":
         figures["Decision regions"] = _decision_regions(prepared, x_test_raw, y_test, out / "decision_regions.png")
-    else:
+    if kind == "text":
         wrong = np.flatnonzero(predicted != y_test)[:20]
         sections["Misclassified test sentences (first 20)"] = "\n".join(
             f"{classes[y_test[i]]} → {classes[predicted[i]]}: {x_test_raw[i]}" for i in wrong) or "(none)"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..models.pretrained import pretrained_path, zoo_index
+from ..models.model_zoo import pretrained_path, zoo_index
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

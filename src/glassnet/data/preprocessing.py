@@ -17,8 +17,6 @@ The contract is a plain dict (JSON, in the model file's metadata)::
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .text import Vocabulary, pad_sequences, tokenize
