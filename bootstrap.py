@@ -51,15 +51,30 @@ def ensure_package(extras: str = "") -> None:
     pip_install("-e", f".{extras}")
 
 
+def apt_install(what: str, *packages: str) -> bool:
+    """Install ``what`` from Debian's ``packages`` when we can (apt-get, as root); whether it worked."""
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        return False
+    say(f"installing {what} from Debian ({', '.join(packages)})")
+    return run("apt-get", "install", "-y", "-q", *packages, check=False) == 0
+
+
+def ensure_open_mpi() -> None:
+    """Open MPI (mpirun and the library mpi4py loads) for data-parallel training
+    and its tests: Debian's packages when we can install them."""
+    if shutil.which("mpirun"):
+        return
+    if not apt_install("Open MPI", "openmpi-bin", "libopenmpi-dev"):
+        say("Open MPI could not be installed: the data-parallel (MPI) tests will be skipped")
+
+
 def ensure_fashion_mnist() -> None:
     """Debian's package when we can install it; otherwise glassnet downloads and
     md5-checks the files itself the first time a dataset is loaded."""
     if (SYSTEM_FASHION / "train-images-idx3-ubyte.gz").exists():
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        say("installing Fashion-MNIST from Debian (dataset-fashion-mnist)")
-        if run("apt-get", "install", "-y", "-q", "dataset-fashion-mnist", check=False) == 0:
-            return
+    if apt_install("Fashion-MNIST", "dataset-fashion-mnist"):
+        return
     say("Fashion-MNIST will be downloaded (and md5-checked) into ~/.cache/glassnet on first use")
 
 
@@ -70,7 +85,8 @@ def train(args: list[str]) -> int:
 
 
 def test(args: list[str]) -> int:
-    ensure_package("[test]")
+    ensure_open_mpi()
+    ensure_package("[test,mpi]")
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()

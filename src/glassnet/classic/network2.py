@@ -176,10 +176,7 @@ class Network:
         elif early_stopping_n > 0 or monitor_evaluation_cost or monitor_evaluation_accuracy:
             raise ValueError("network2.SGD: early stopping and evaluation monitors need evaluation_data, got none")
 
-        # Own copies of the parameters, updated in place by _step (the caller's
-        # arrays stay untouched, as with the book's rebinding).
-        self.weights = [np.array(w, dtype=np.float64) for w in self.weights]
-        self.biases = [np.array(b, dtype=np.float64) for b in self.biases]
+        self._own_parameters()
         buffers = self._buffers(min(mini_batch_size, n))
         best_accuracy = 0
         no_accuracy_change = 0
@@ -238,9 +235,16 @@ class Network:
         of the whole training set. Like the book it binds new weight and bias arrays.
         """
         mini_batch = self._pairs(mini_batch, "update_mini_batch: mini_batch", one_hot=True)
+        self._own_parameters()
+        self._step(*_gather(mini_batch, *self._buffers(len(mini_batch))), eta, lmbda, n)
+
+    def _own_parameters(self):
+        """Bind new float64 copies of the weights and biases, which ``_step`` then updates in place.
+
+        The caller's arrays stay untouched, as with the book's rebinding of new arrays each step.
+        """
         self.weights = [np.array(w, dtype=np.float64) for w in self.weights]
         self.biases = [np.array(b, dtype=np.float64) for b in self.biases]
-        self._step(*_gather(mini_batch, *self._buffers(len(mini_batch))), eta, lmbda, n)
 
     def _step(self, x, y, eta, lmbda, n):
         """Update the parameters in place from the m columns of x (n_in, m) and y (n_out, m).

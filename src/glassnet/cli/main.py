@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from ..distributed import DistributedError
+
 COMMANDS = ("train", "evaluate", "summary", "experiments")
 COMMANDS += ("predict", "zoo", "lr_find")  # lr_find registers as lr-find
 
@@ -31,7 +33,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (OSError, ValueError) as e:  # bad options, missing files: a message, not a traceback
+    except (OSError, ValueError, DistributedError) as e:  # bad options, missing files: a message, not a traceback
         print(f"glassnet {args.command}: error: {e}", file=sys.stderr)
         return 1
 

@@ -26,6 +26,10 @@ results), ``learning_curves.png``, ``confusion_matrix.png``, the misclassified
 examples and ``report.md``. A TOML config uses the long option names as keys
 (``batch-size = 64`` or ``batch_size = 64``). Ctrl-C stops after the current
 batch and keeps a checkpoint to resume from.
+
+``mpirun -n K glassnet train ...`` trains data-parallel on K processes (see
+glassnet.distributed): --batch-size stays the global batch, process 0 prints
+and writes the output folder, and the weights equal one process's.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from .. import init as initializers
 from .. import optim
 from .. import random as grandom
 from ..data import DataLoader, train_val_split
+from ..distributed import from_environment, local_size
 from ..data.preprocessing import ShiftThenStandardize, fit_preprocessing, prepare, scale, text_preprocessing, vocabulary
 from ..data.tasks import GENERATED, NAMES, kind_of, load_task
 from ..data.text import SentenceDataset, Vocabulary, load_word_vectors, tokenize
@@ -390,11 +395,14 @@ def _apply_freeze(model, options: dict, head: str | None) -> None:
 
 
 # ----------------------------------------------------------------- pieces
-def blas_threads(setting) -> int | None:
+def blas_threads(setting, processes_here: int = 1) -> int | None:
     """The BLAS thread limit for ``--threads``: an integer, or for "auto" 1 when
-    the 1-minute load average already fills all but half a core (None: no limit)."""
+    the 1-minute load average already fills all but half a core (None: no limit);
+    with several processes of an MPI job on this machine, their share of the cores."""
     if str(setting) != "auto":
         return int(setting)
+    if processes_here > 1:
+        return max(1, (os.cpu_count() or 1) // processes_here)
     return 1 if os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5 else None
 
 
@@ -441,11 +449,13 @@ def make_schedule(options: dict, optimizer, validating: bool, steps_per_epoch: i
 # -------------------------------------------------------------------- run
 def run(args) -> int:
     started = time.perf_counter()
+    distributed = from_environment()  # None unless mpirun/srun started several of us
+    root = distributed is None or distributed.is_root  # the process that prints and writes files
     checkpoint = load_checkpoint(args.resume) if getattr(args, "resume", None) else None
     options = resolve_options(args, checkpoint)
     out = Path(options["out"])
     out.mkdir(parents=True, exist_ok=True)
-    verbose = not options["quiet"]
+    verbose = not options["quiet"] and root
     prepared = prepare_run(options, checkpoint, verbose)
     model, task = prepared.model, prepared.task
 
@@ -468,10 +478,12 @@ def run(args) -> int:
               f"{options['optimizer']} lr {options['lr']:g}, {options['schedule']} schedule; output {out}/", flush=True)
 
     run_metadata = {"options": options, "preprocessing": prepared.preprocessing, "head": prepared.head}
-    with threadpool_limits(blas_threads(options["threads"])):
+    with threadpool_limits(blas_threads(options["threads"], local_size() if distributed else 1)):
         history = fit(model, prepared.loader, loss, optimizer, options["epochs"], validation_data=prepared.validation,
                       callbacks=callbacks, scheduler=scheduler, l1=options["l1"], l2=options["l2"],
-                      verbose=verbose, resume=checkpoint, metadata=run_metadata)
+                      verbose=verbose, resume=checkpoint, metadata=run_metadata, distributed=distributed)
+        if not root:
+            return 130 if history.interrupted else 0
         history.save(out / "history.json")
         if history.interrupted:
             print(f"interrupted: resume with  glassnet train --resume {out / 'checkpoint.safetensors'}",
@@ -488,7 +500,8 @@ def run(args) -> int:
     save(model, out / "model.safetensors", **metadata)
     wall = time.perf_counter() - started
     results = {"test_accuracy": test_accuracy, "test_loss": test_loss, "epochs_run": len(history),
-               "stop_reason": history.stop_reason, "wall_time_s": round(wall, 1)}
+               "stop_reason": history.stop_reason, "wall_time_s": round(wall, 1),
+               "processes": 1 if distributed is None else distributed.size}
     if len(history) and "val_accuracy" in history:
         results["best_val_accuracy"] = history.best("val_accuracy")[1]
     atomic_write_text(out / "run.json", json.dumps({"options": options, "results": results}, indent=1) + "\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..random import get_generator
+from ..random import get_generator, per_example
 from ..tensor import Tensor
 
 
@@ -78,7 +78,7 @@ def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool 
     while training, the mean slope (lower+upper)/2 at evaluation. Gradient 1 or a."""
     xd = x.data
     if training:
-        a = get_generator(generator).uniform(lower, upper, size=xd.shape).astype(xd.dtype)
+        a = per_example(lambda shape: get_generator(generator).uniform(lower, upper, shape), xd.shape).astype(xd.dtype)
     else:
         a = np.asarray((lower + upper) / 2, dtype=xd.dtype)
     slope = np.where(xd >= 0, 1, a).astype(xd.dtype)
@@ -118,6 +118,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     if not training or p == 0:
         return x
     xd = x.data
-    mask = (get_generator(generator).random(xd.shape, dtype=np.float32) >= p).astype(xd.dtype)
+    mask = (per_example(lambda shape: get_generator(generator).random(shape, dtype=np.float32), xd.shape)
+            >= p).astype(xd.dtype)
     mask *= 1 / (1 - p)
     return Tensor._from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout")

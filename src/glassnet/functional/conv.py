@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..random import get_generator
+from ..random import get_generator, per_example
 from ..tensor import Tensor
 
 # OpenBLAS multiplies products with M·N·K up to about 100³ by a kernel that skips packing.
@@ -148,6 +148,6 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
         return x
     xd = x.data
     shape = xd.shape[:2] + (1,) * (xd.ndim - 2)
-    mask = (get_generator(generator).random(shape, dtype=np.float32) >= p).astype(xd.dtype)
+    mask = (per_example(lambda s: get_generator(generator).random(s, dtype=np.float32), shape) >= p).astype(xd.dtype)
     mask *= 1 / (1 - p)
     return Tensor._from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout2d")

@@ -8,8 +8,11 @@ call that made it. :func:`to_config` turns a model into a tree of plain JSON::
 
 and :func:`from_config` calls the same constructors again. Only classes in the
 module registry can be named (glassnet's own, and user classes decorated with
-``@glassnet.nn.register_module``), so a file can never make glassnet run
-arbitrary code. The weights are not part of the config: they travel in
+``@glassnet.nn.register_module``), and only functions in the function registry
+(glassnet's public functions in ``glassnet.functional`` and ``glassnet.init``,
+and user functions decorated with ``@glassnet.nn.register_function``): names
+are looked up in these registries, never imported or followed attribute by
+attribute, so a file can never make glassnet run code it did not register. The weights are not part of the config: they travel in
 safetensors and are loaded afterwards with ``load_state_dict``.
 
 Argument values are encoded as JSON, with a tagged object for what JSON lacks:
@@ -26,7 +29,7 @@ ndarray or Tensor            ``{"$array": [...], "dtype": "float32"}``
 a child module               ``{"$module": "<child name>"}``
 another module               ``{"$config": {...}}``
 a registered Module class    ``{"$class": "<registered name>"}``
-a glassnet function          ``{"$function": "glassnet.functional.relu"}``
+a registered function        ``{"$function": "glassnet.functional.activations:relu"}``
 a numpy Generator            ``{"$generator": "<key>"}`` (state in ``generators``)
 ===========================  ==========================================
 
@@ -42,17 +45,21 @@ constructor made is replaced by the saved one.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
+import types
 
 import numpy as np
 
 from .. import random as grandom
-from ..nn.module import ArrayShape, Module, _registry
+from ..nn.module import ArrayShape, Module, _function_registry, _registry
 from ..tensor import Tensor
 
 FORMAT = "glassnet.architecture/1"
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+# glassnet's namespaces whose public functions a model file may name
+_NAMEABLE_NAMESPACES = ("glassnet.functional", "glassnet.init")
 
 
 class ArchitectureError(ValueError):
@@ -71,9 +78,13 @@ def registered_name(cls: type) -> str:
 
 def lookup_class(name: str) -> type:
     """The registered Module class called ``name`` (importing glassnet's own module if needed)."""
-    if name not in _registry and name.startswith("glassnet."):
-        try:
-            importlib.import_module(name.rsplit(".", 1)[0])
+    if not isinstance(name, str):
+        raise ArchitectureError(f"a module class must be named by a string, got {name!r}")
+    module_path = name.rsplit(".", 1)[0].split(".")
+    if name not in _registry and module_path[0] == "glassnet" and \
+            all(part.isidentifier() and not part.startswith("_") for part in module_path):
+        try:  # glassnet's own public modules only: never __main__ or a private one
+            importlib.import_module(".".join(module_path))
         except ImportError:
             pass
     if name not in _registry:
@@ -81,6 +92,58 @@ def lookup_class(name: str) -> type:
             f"unknown module class {name!r}: only glassnet's modules and classes decorated with "
             f"@glassnet.nn.register_module can be rebuilt (import the module that defines it first)")
     return _registry[name]
+
+
+@functools.cache
+def _register_own_functions() -> None:
+    """Add glassnet's public functions (those of ``_NAMEABLE_NAMESPACES``) to the function registry."""
+    for namespace in _NAMEABLE_NAMESPACES:
+        module = importlib.import_module(namespace)
+        for attr in dir(module):
+            fn = getattr(module, attr)
+            if attr.startswith("_") or not isinstance(fn, types.FunctionType) or "<locals>" in fn.__qualname__:
+                continue
+            if fn.__module__ == namespace or fn.__module__.startswith(namespace + "."):
+                _function_registry.setdefault(f"{fn.__module__}:{fn.__qualname__}", fn)
+
+
+def function_name(fn) -> str:
+    """The registry name of a function a model file may name; raises ArchitectureError if it has none."""
+    _register_own_functions()
+    for name, registered in _function_registry.items():
+        if registered is fn:
+            return name
+    raise ArchitectureError(
+        f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)!s} is not a registered function, so "
+        f"glassnet.load could not rebuild a model given it: pass a function of glassnet.functional or "
+        f"glassnet.init, or decorate your own with @glassnet.nn.register_function")
+
+
+def lookup_function(name, where: str = "an architecture config") -> types.FunctionType:
+    """The registered function called ``name``: a lookup in the registry, nothing is imported or followed."""
+    _register_own_functions()
+    if not isinstance(name, str):
+        raise ArchitectureError(f"{where}: a $function entry must be a registered function's name (a string), "
+                                f"got {str(name)[:100]}")
+    fn = _function_registry.get(name)
+    if fn is None:
+        raise ArchitectureError(
+            f"{where}: {name[:200]!r} is not a registered function: a model file may name only glassnet's "
+            f"functions ({', '.join(_NAMEABLE_NAMESPACES)}) and functions decorated with "
+            f"@glassnet.nn.register_function (import the module that registers it first)")
+    return fn
+
+
+def numeric_dtype(name, where: str = "an architecture config") -> np.dtype:
+    """``np.dtype(name)`` for a plain numeric or boolean dtype name; anything else (object, strings,
+    records, dates) is refused with ArchitectureError."""
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except (TypeError, ValueError):
+        dtype = None
+    if dtype is None or dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        raise ArchitectureError(f"{where}: expected a numeric dtype name such as 'float32', got {str(name)[:100]!r}")
+    return dtype
 
 
 # ------------------------------------------------------------------ encoding
@@ -143,12 +206,14 @@ class _Encoder:
             return {"$class": registered_name(v)}
         if isinstance(v, np.random.Generator):
             return {"$generator": self.generator(v)}
-        if callable(v) and getattr(v, "__module__", "").split(".")[0] == "glassnet" \
-                and "<locals>" not in getattr(v, "__qualname__", "<locals>"):
-            return {"$function": f"{v.__module__}:{v.__qualname__}"}
+        if callable(v):
+            try:
+                return {"$function": function_name(v)}
+            except ArchitectureError as e:
+                raise ArchitectureError(f"{where}: {e}") from None
         raise ArchitectureError(
             f"{where} is a {type(v).__name__}, which cannot be saved as JSON (supported: numbers, strings, "
-            f"lists, tuples, dicts, dtypes, small arrays, modules, module classes, glassnet functions, generators)")
+            f"lists, tuples, dicts, dtypes, small arrays, modules, module classes, registered functions, generators)")
 
     def generator(self, g: np.random.Generator) -> str:
         if g is grandom.get_generator():
@@ -199,10 +264,15 @@ class _Decoder:
             args, kwargs, saved_children = config["args"], config["kwargs"], config["children"]
         except (KeyError, TypeError) as e:
             raise ArchitectureError(f"malformed module config (missing {e}): {str(config)[:200]}") from None
+        if not (isinstance(args, list) and isinstance(kwargs, dict) and isinstance(saved_children, dict)):
+            raise ArchitectureError(f"malformed module config of {cls.__name__}: expected args as a list, kwargs "
+                                    f"and children as objects: {str(config)[:200]}")
         children = _LazyChildren(self.module, saved_children)
+        where = cls.__name__
+        args = [self.value(a, children, f"{where} argument {i}") for i, a in enumerate(args)]
+        kwargs = {k: self.value(v, children, f"{where} argument {k!r}") for k, v in kwargs.items()}
         try:
-            module = cls(*[self.value(a, children) for a in args],
-                         **{k: self.value(v, children) for k, v in kwargs.items()})
+            module = cls(*args, **kwargs)
         except Exception as e:
             raise ArchitectureError(f"rebuilding {cls.__name__} from its saved arguments failed: {e}") from e
         self.reconcile(module, saved_children, children)
@@ -222,27 +292,28 @@ class _Decoder:
                 setattr(module, key, children[key])
             module._modules.move_to_end(key)
 
-    def value(self, v, children: dict):
+    def value(self, v, children: dict, where: str):
+        """The Python value of the encoded constructor argument ``v`` (``where`` names it in errors)."""
         if isinstance(v, list):
-            return [self.value(x, children) for x in v]
+            return [self.value(x, children, where) for x in v]
         if not isinstance(v, dict):
             return v
         tags = [k for k in v if k.startswith("$")]
         if len(tags) != 1:
-            raise ArchitectureError(f"unrecognised value in an architecture config: {str(v)[:200]}")
+            raise ArchitectureError(f"{where}: unrecognised value in an architecture config: {str(v)[:200]}")
         tag, payload = tags[0], v[tags[0]]
         if tag == "$float":
             return float(payload)
         if tag == "$tuple":
-            return tuple(self.value(x, children) for x in payload)
+            return tuple(self.value(x, children, where) for x in payload)
         if tag == "$dict":
-            return {k: self.value(x, children) for k, x in payload.items()}
+            return {k: self.value(x, children, where) for k, x in payload.items()}
         if tag == "$dtype":
-            return np.dtype(payload)
+            return numeric_dtype(payload, where)
         if tag == "$array":
-            return np.array(payload, dtype=v["dtype"])
+            return np.array(payload, dtype=numeric_dtype(v.get("dtype"), where))
         if tag == "$zeros":
-            return np.zeros(payload, dtype=v["dtype"])
+            return np.zeros(payload, dtype=numeric_dtype(v.get("dtype"), where))
         if tag == "$module":
             return children[payload]
         if tag == "$config":
@@ -252,8 +323,8 @@ class _Decoder:
         if tag == "$generator":
             return self.generator(payload)
         if tag == "$function":
-            return _lookup_function(payload)
-        raise ArchitectureError(f"unrecognised tag {tag!r} in an architecture config")
+            return lookup_function(payload, where)
+        raise ArchitectureError(f"{where}: unrecognised tag {tag!r} in an architecture config")
 
     def generator(self, key: str) -> np.random.Generator:
         if key == "global":
@@ -282,18 +353,6 @@ def _arrays_as_shapes(config):
     if "$array" in config:
         return {"$zeros": list(np.shape(config["$array"])), "dtype": config["dtype"]}
     return {k: _arrays_as_shapes(v) for k, v in config.items()}
-
-
-def _lookup_function(path: str):
-    module_name, _, qualname = path.partition(":")
-    if module_name.split(".")[0] != "glassnet":
-        raise ArchitectureError(f"only glassnet's own functions can be named in an architecture, got {path!r}")
-    obj = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise ArchitectureError(f"{path!r} is not callable")
-    return obj
 
 
 def from_config(config: dict) -> Module:

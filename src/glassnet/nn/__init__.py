@@ -2,11 +2,11 @@
 
 from .container import Sequential
 from .linear import Linear
-from .module import Module, Parameter, register_module
+from .module import Module, Parameter, register_function, register_module
 from .activation import LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Softmax, Tanh
 from .basic import Dropout, Flatten, Identity
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MultiMarginLoss, NLLLoss, QuadraticCost, SVMLoss
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, SyncBatchNorm
 from .conv import Conv2d, Dropout2d
 from .pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d,
                       SpatialPyramidPool2d)

@@ -8,6 +8,7 @@ modules, all discovered from attribute assignment. ``train()``/``eval()`` set
 
 from __future__ import annotations
 
+import types
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -62,6 +63,30 @@ def register_module(cls=None, *, name: str | None = None):
         cls._registry_name = key
         return cls
     return register if cls is None else register(cls)
+
+
+# Functions that a model file may name (``{"$function": name}``), by name:
+# glassnet's own public functions (glassnet.functional, glassnet.init; added by
+# ``glassnet.io`` on first use) and user functions decorated with ``@register_function``.
+# A file can name nothing else: names are looked up here, never imported or followed.
+_function_registry: dict[str, types.FunctionType] = {}
+
+
+def register_function(fn=None, *, name: str | None = None):
+    """Decorator: let a model file name the plain Python function ``fn`` (under
+    ``name``, default ``"<module>:<qualname>"``), e.g. an activation passed to a
+    registered module's constructor. Only registered functions are ever called by
+    ``glassnet.load``."""
+    def register(fn):
+        if not isinstance(fn, types.FunctionType) or ("<locals>" in fn.__qualname__ and name is None):
+            raise TypeError(f"register_function: expected a function defined with def (give name= for a nested "
+                            f"one), got {fn!r}")
+        key = name or f"{fn.__module__}:{fn.__qualname__}"
+        if _function_registry.get(key, fn) is not fn:
+            raise ValueError(f"register_function: name {key!r} is already taken by {_function_registry[key]!r}")
+        _function_registry[key] = fn
+        return fn
+    return register if fn is None else register(fn)
 
 
 class Module:

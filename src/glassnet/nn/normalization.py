@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..distributed import world as _world
+from ..distributed.sync_batch_norm import sync_batch_norm
 from ..functional.normalization import batch_norm
 from .module import Module, Parameter
 
@@ -52,9 +54,11 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1  # in place: a 0-d array
             momentum = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
-        return batch_norm(x, self.running_mean if self.track_running_stats else None,
-                          self.running_var if self.track_running_stats else None,
-                          self.weight, self.bias, training=use_batch_stats, momentum=momentum, eps=self.eps)
+        return self._normalize(x, use_batch_stats, momentum)
+
+    def _normalize(self, x, use_batch_stats: bool, momentum: float):
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          training=use_batch_stats, momentum=momentum, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -74,3 +78,45 @@ class BatchNorm2d(_BatchNorm):
 
     _input_axes = (4,)
     _input_form = "(N, {0}, H, W)"
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm of (N, C, *) inputs whose training statistics span every
+    process of a data-parallel run: K processes with n/K examples each
+    normalise exactly as one process with all n (see
+    :func:`glassnet.distributed.sync_batch_norm`; two small collectives per
+    layer and step). In one process, or in evaluation, it is BatchNorm1d/2d.
+
+    ``SyncBatchNorm.convert_sync_batchnorm(model)`` replaces every BatchNorm1d
+    and BatchNorm2d of ``model`` by one, keeping its weights and statistics.
+    """
+
+    _input_axes = (2, 3, 4, 5)
+    _input_form = "(N, {0}, *)"
+
+    def _normalize(self, x, use_batch_stats: bool, momentum: float):
+        world = _world.active()
+        if world is None or world.size == 1 or not use_batch_stats:
+            return super()._normalize(x, use_batch_stats, momentum)
+        return sync_batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, world,
+                               momentum=momentum, eps=self.eps)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module) -> Module:
+        """``module`` with each BatchNorm1d/BatchNorm2d (itself or inside it)
+        replaced by a SyncBatchNorm holding the same weights and buffers."""
+        if isinstance(module, (BatchNorm1d, BatchNorm2d)):
+            holder = module.weight if module.affine else module.running_mean
+            sync = cls(module.num_features, eps=module.eps, momentum=module.momentum, affine=module.affine,
+                       track_running_stats=module.track_running_stats,
+                       dtype=None if holder is None else np.asarray(holder.data if module.affine else holder).dtype)
+            sync.weight, sync.bias = module.weight, module.bias  # the same Parameters: optimizers keep them
+            if module.track_running_stats:
+                sync.running_mean, sync.running_var = module.running_mean, module.running_var
+                sync.num_batches_tracked = module.num_batches_tracked
+            return sync.train(module.training)
+        for name, child in list(module.named_children()):
+            converted = cls.convert_sync_batchnorm(child)
+            if converted is not child:
+                setattr(module, name, converted)
+        return module

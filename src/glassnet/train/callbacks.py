@@ -236,7 +236,8 @@ class ModelCheckpoint(Callback):
             value = m.value(logs)
             if m.improves(value):
                 m.best, m.best_epoch = value, len(trainer.history)
-                save_model(trainer.model, self.best_path, epoch=m.best_epoch, **{m.monitor: value}, **self.metadata)
+                if trainer.is_root:  # data parallel: process 0 writes
+                    save_model(trainer.model, self.best_path, epoch=m.best_epoch, **{m.monitor: value}, **self.metadata)
         if self.save_last:
             trainer.save_checkpoint(self.last_path)
 

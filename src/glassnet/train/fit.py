@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from .. import random as grandom
 from ..data.loader import DataLoader
+from ..distributed.data_parallel import OneProcess
 from ..io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..nn.module import Module
 from ..optim.lr_scheduler import ReduceLROnPlateau as _PlateauScheduler
@@ -100,14 +101,20 @@ def predict(model, x, batch_size: int = 1000) -> np.ndarray:
         return np.concatenate([model(Tensor(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)])
 
 
-def evaluate(model, data, loss=None, batch_size: int = 1000, accuracy: bool = True) -> dict:
+def evaluate(model, data, loss=None, batch_size: int = 1000, accuracy: bool = True, distributed=None) -> dict:
     """Mean ``loss`` and accuracy of ``model`` on ``data`` ((x, y) arrays or a
     DataLoader), in evaluation mode without a graph: ``{"loss", "accuracy"}``
-    (each only when asked for)."""
+    (each only when asked for). With ``distributed`` (a
+    :class:`~glassnet.distributed.DataParallel`) each process evaluates its
+    share of every batch and the sums are combined."""
+    distributed = distributed or OneProcess()
     loader = _as_loader(data, batch_size, shuffle=False)
     total_loss, correct, count = 0.0, 0, 0
     with _evaluation_mode(model):
         for xb, yb in loader:
+            xb, yb = distributed.local(xb, yb)
+            if not len(xb):
+                continue
             out = model(xb)
             n = len(xb)
             if loss is not None:
@@ -115,6 +122,7 @@ def evaluate(model, data, loss=None, batch_size: int = 1000, accuracy: bool = Tr
             if accuracy:
                 correct += correct_count(out.data, yb.data)
             count += n
+    total_loss, correct, count = distributed.sum([total_loss, correct, count], "the evaluation")
     if count == 0:
         raise ValueError("evaluate: the data has no examples")
     result = {}
@@ -171,7 +179,7 @@ class Trainer:
 
     def __init__(self, model, loader: DataLoader, loss, optimizer, epochs: int, val_loader=None,
                  callbacks=(), scheduler=None, l1: float = 0.0, l2: float = 0.0, penalty=None,
-                 accuracy: bool = True, verbose: bool = True, metadata: dict | None = None):
+                 accuracy: bool = True, verbose: bool = True, metadata: dict | None = None, distributed=None):
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
         if l1 < 0 or l2 < 0:
@@ -179,7 +187,9 @@ class Trainer:
         self.model, self.loader, self.loss, self.optimizer = model, loader, loss, optimizer
         self.epochs, self.val_loader, self.scheduler = int(epochs), val_loader, scheduler
         self.l1, self.l2, self.penalty, self.accuracy = float(l1), float(l2), penalty, accuracy
-        self.verbose, self.metadata = verbose, dict(metadata or {})
+        self.distributed = distributed or OneProcess()  # the data-parallel hooks (glassnet.distributed)
+        self.is_root = self.distributed.is_root  # the process that prints and writes files
+        self.verbose, self.metadata = verbose and self.is_root, dict(metadata or {})
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
@@ -190,7 +200,8 @@ class Trainer:
         self.stop_training = False
         self.interrupted = False
         self.last_batch = None
-        self._interrupt_requested = False
+        self._interrupt_requested = False  # Ctrl-C on this process
+        self._stop_agreed = False  # ... on any process, as of the last step
         self._running = [0.0, 0, 0]  # sum of batch loss × size, correct, examples, this epoch
         self._epoch_time = 0.0  # seconds already spent on this epoch (before a resume)
         self._epoch_start = None  # perf_counter() when the epoch (re)started, while it runs
@@ -218,7 +229,10 @@ class Trainer:
         return states
 
     def save_checkpoint(self, path) -> None:
-        """Write a training checkpoint of the current position (atomically)."""
+        """Write a training checkpoint of the current position (atomically; in
+        data-parallel training process 0 writes it, the same on every process)."""
+        if not self.is_root:
+            return
         loader_state = self.loader.state_dict()
         loader_state["batches_done"] = self.batch  # batches completed, not merely fetched
         if self.batch == 0 and loader_state.get("epoch_start") is not None:
@@ -276,8 +290,13 @@ class Trainer:
         return self._epoch_time if self._epoch_start is None else time.perf_counter() - self._epoch_start
 
     def run(self) -> History:
+        split = self.distributed.begin(
+            self.model, self.loader.batch_size, self.n_train, getattr(self.loader, "drop_last", False),
+            {"rng": self._rng_states(), "loader": self.loader.state_dict()}, self.verbose)
+        if split:
+            self.say(split)
         self._call("on_train_begin")
-        with _sigint_stops_after_batch(self):
+        with _sigint_stops_after_batch(self), self.distributed.errors_stop_all():
             try:
                 while self.epoch < self.epochs and not self.stop_training:
                     self._call("on_epoch_begin")
@@ -285,7 +304,7 @@ class Trainer:
                     if self.stop_training or self.interrupted:
                         break
                     self._end_epoch()
-                    if self._interrupt_requested:
+                    if self.distributed.any(self._interrupt_requested, "the check for Ctrl-C"):
                         self.interrupted = True
                         break
             except KeyboardInterrupt:
@@ -322,8 +341,8 @@ class Trainer:
                 if self.batch % 16 == 0 and not bar.disable:
                     bar.set_postfix_str(_format_logs(self._running_logs()), refresh=False)
                 self._call("on_batch_end", {"loss": loss_value, "batch": self.batch, "size": len(xb)})
-                if self._interrupt_requested:
-                    self.interrupted = True
+                if self._stop_agreed or (self._interrupt_requested and self.distributed.size == 1):
+                    self.interrupted = True  # (several processes act together, on the step's agreed flag)
                 if self.stop_training or self.interrupted:
                     return
         finally:
@@ -332,13 +351,19 @@ class Trainer:
             bar.close()
 
     def _step(self, xb, yb) -> float:
-        """One mini-batch: forward, loss, backward, regularization, optimizer step."""
+        """One mini-batch: forward, loss, backward, regularization, optimizer step
+        (data parallel: forward and backward on this process's rows, then the
+        gradients, loss, correct count and Ctrl-C of every process summed)."""
         self.last_batch = (xb, yb)
-        out = self.model(xb)
-        loss = self.loss(out, yb)
-        total = loss if self.penalty is None else loss + self.penalty(self.model)
-        self.optimizer.zero_grad()
-        total.backward()
+        with self.distributed.step(xb, yb, f"epoch {self.epoch + 1}, batch {self.batch + 1}") as (x_local, y_local):
+            out = self.model(x_local)
+            loss = self.loss(out, y_local)
+            total = loss if self.penalty is None else loss + self.penalty(self.model)
+            self.optimizer.zero_grad()
+            total.backward(self.distributed.loss_gradient(total))
+            correct = correct_count(out.data, y_local.data) if self.accuracy else 0
+            value, correct, self._stop_agreed = self.distributed.reduce(
+                self.model.parameters(), float(loss.data), correct, self._interrupt_requested)
         if self._weights:
             scale1, scale2 = self.l1 / self.n_train, self.l2 / self.n_train
             for w in self._weights:
@@ -351,11 +376,9 @@ class Trainer:
         self.optimizer.step()
         if getattr(self.scheduler, "per_batch", False):  # OneCycleLR: one step per mini-batch
             self.scheduler.step()
-        value = float(loss.data)
         n = len(xb)
         self._running[0] += value * n
-        if self.accuracy:
-            self._running[1] += correct_count(out.data, yb.data)
+        self._running[1] += correct
         self._running[2] += n
         return value
 
@@ -368,8 +391,10 @@ class Trainer:
 
     def _end_epoch(self) -> None:
         logs = self._running_logs()
+        self.distributed.end_epoch(self.model)
         if self.val_loader is not None:
-            val = evaluate(self.model, self.val_loader, self.loss, accuracy=self.accuracy)
+            val = evaluate(self.model, self.val_loader, self.loss, accuracy=self.accuracy,
+                           distributed=self.distributed)
             logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = self.lr
         logs["time"] = self._epoch_time
@@ -410,11 +435,13 @@ def _sigint_stops_after_batch(trainer: Trainer):
         if trainer.verbose:
             print("\nCtrl-C: stopping after this batch (press again to abort at once)", file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    signals = trainer.distributed.stop_signals  # data parallel: also mpirun's SIGTERM, Slurm's SIGUSR1
+    previous = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+        for s, handler_before in previous.items():
+            signal.signal(s, handler_before if handler_before is not None else signal.default_int_handler)
 
 
 def _split_arrays(obj, prefix: str):
@@ -450,7 +477,7 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
         batch_size: int = 32, scheduler=None, l1: float = 0.0, l2: float = 0.0, penalty=None,
         shuffle: bool = True, generator: np.random.Generator | None = None, seed: int | None = None,
         accuracy: bool = True, verbose: bool = True, nan_guard: bool = True, resume=None,
-        metadata: dict | None = None) -> History:
+        metadata: dict | None = None, distributed=None) -> History:
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -477,6 +504,11 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
             continue from; the model, optimizer and scheduler must be built as
             for the original run (``checkpoint.build_model()`` rebuilds the model).
         metadata: JSON-able description of the run, stored in checkpoints.
+        distributed: data-parallel training over the processes ``mpirun`` started:
+            True (MPI_COMM_WORLD) or a :class:`glassnet.distributed.DataParallel`.
+            ``train_data`` and ``batch_size`` are the global ones; every process
+            passes the same; the weights equal one process's up to float32
+            summation order (see :mod:`glassnet.distributed`).
 
     Ctrl-C stops after the current mini-batch, lets the callbacks write a
     resumable checkpoint (see ``ModelCheckpoint``) and returns the History
@@ -491,8 +523,11 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
     callbacks = list(callbacks)
     if nan_guard and not any(isinstance(cb, NaNGuard) for cb in callbacks):
         callbacks.append(NaNGuard())
+    if distributed is True:
+        from ..distributed import DataParallel
+        distributed = DataParallel()
     trainer = Trainer(model, loader, loss, optimizer, epochs, val_loader, callbacks, scheduler, l1, l2,
-                      penalty, accuracy, verbose, metadata)
+                      penalty, accuracy, verbose, metadata, distributed or None)
     if resume is not None:
         trainer.load_checkpoint(resume if isinstance(resume, Checkpoint) else load_checkpoint(resume))
     return trainer.run()
