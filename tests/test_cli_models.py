@@ -69,6 +69,7 @@ def test_every_image_model_trains_and_evaluate_reproduces_its_accuracy(trained, 
     assert main(["evaluate", str(out / "model.safetensors"), "--limit", "200"]) == 0
     accuracy = run["results"]["test_accuracy"]
     assert f"accuracy: {100 * accuracy:.2f}% ({round(accuracy * 200)}/200)" in capsys.readouterr().out
+    assert main(["evaluate", str(out / "best.safetensors"), "--limit", "20"]) == 0  # the best epoch: a model file
     if name in ("mlp", "book_cnn", "spp_cnn"):
         assert accuracy > 0.3  # 240 images, one epoch: well above chance (0.1)
 
@@ -186,7 +187,7 @@ def test_predict_refuses_what_is_not_an_image(trained, tmp_path, capsys):
 
 def test_the_zoo_lists_loads_and_refuses_a_damaged_file(tmp_path, monkeypatch, capsys):
     index = zoo.zoo_index()
-    assert "mlp-fashion" in index
+    assert {"mlp-fashion", "course-cnn-fashion", "resnet14-fashion"} <= set(index)
     assert main(["zoo", "list"]) == 0
     listed = capsys.readouterr().out
     for name, entry in index.items():
@@ -228,7 +229,7 @@ def test_finetune_replaces_the_head_and_freezes_the_body(trained, tmp_path, caps
         elif "running" not in key and "num_batches" not in key:
             assert not moved, key  # the frozen body's weights did not
     run = json.loads((out / "run.json").read_text())
-    assert run["options"]["model"] == "resnet_small"
+    assert run["options"]["model"] == "resnet_small" and run["options"]["blocks"] == "1"  # the source's
     assert "30 validation" not in capsys.readouterr().out  # quiet
     # --freeze N and --body-lr-scale
     assert main(["train", "--finetune", str(source), "--per-class", "3", "--val", "30", "--freeze", "2",

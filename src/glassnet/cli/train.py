@@ -368,6 +368,8 @@ def _pretrained_with_new_head(options, task, x_train, generator):
         if int(np.prod(expected)) != int(np.prod(got)):
             raise ValueError(f"--finetune {options['finetune']} takes images of shape {expected}, "
                              f"--dataset {options['dataset']} has {tuple(x_train.shape[1:])}")
+    source = meta.get("options", {})  # the architecture's own options, for the record
+    options.update({k: source[k] for k in catalog.MODELS[options["model"]].options if k in source})
     head = [n for n, m in model.named_modules() if n and m._parameters][-1]
     old = model.get_submodule(head)
     if not isinstance(old, Linear):
@@ -467,7 +469,9 @@ def run(args) -> int:
         callbacks.append(EarlyStopping(monitor, patience=options["early-stopping"], restore_best_weights=True))
     if options["model"] == "textcnn" and options["max-norm"]:
         callbacks.append(MaxNorm("fc.weight", options["max-norm"]))
-    callbacks.append(ModelCheckpoint(out, monitor=monitor))
+    described = {"dataset": task.name, "classes": list(task.classes), "preprocessing": prepared.preprocessing,
+                 "input_shape": prepared.preprocessing.get("input_shape"), "cost": options["cost"], "options": options}
+    callbacks.append(ModelCheckpoint(out, monitor=monitor, metadata=described))  # best.safetensors: a model file
     loss = COSTS[options["cost"]]
     if verbose:
         trainable = sum(p.size for p in model.parameters() if p.requires_grad)
@@ -494,10 +498,7 @@ def run(args) -> int:
     predicted = outputs.argmax(axis=1)
     test_accuracy = float((predicted == y_test).mean())
     test_loss = float(loss(Tensor(outputs), Tensor(y_test)).data)
-    metadata = {"dataset": task.name, "classes": list(task.classes), "input_shape": prepared.preprocessing.get(
-        "input_shape"), "preprocessing": prepared.preprocessing, "test_accuracy": test_accuracy,
-        "test_loss": test_loss, "cost": options["cost"], "options": options}
-    save(model, out / "model.safetensors", **metadata)
+    save(model, out / "model.safetensors", **described, test_accuracy=test_accuracy, test_loss=test_loss)
     wall = time.perf_counter() - started
     results = {"test_accuracy": test_accuracy, "test_loss": test_loss, "epochs_run": len(history),
                "stop_reason": history.stop_reason, "wall_time_s": round(wall, 1),
