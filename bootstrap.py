@@ -78,6 +78,18 @@ def ensure_fashion_mnist() -> None:
     say("Fashion-MNIST will be downloaded (and md5-checked) into ~/.cache/glassnet on first use")
 
 
+def ensure_browser() -> None:
+    """Debian's chromium + chromium-driver for the playground's browser tests (selenium drives
+    them headless); without them those tests skip and say why."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing chromium and chromium-driver from Debian (the playground's browser tests)")
+        if run("apt-get", "install", "-y", "-q", "chromium", "chromium-driver", check=False) == 0:
+            return
+    say("chromium/chromedriver are not installed: the playground's browser tests will be skipped")
+
+
 def train(args: list[str]) -> int:
     ensure_package()
     ensure_fashion_mnist()
@@ -90,6 +102,7 @@ def test(args: list[str]) -> int:
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()
+    ensure_browser()
     return run(PYTHON, "-m", "pytest", "-q", *(args or ["-n", "2", "tests"]), check=False)
 
 

@@ -15,6 +15,7 @@ from ..distributed import DistributedError
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
 COMMANDS += ("predict", "zoo", "lr_find")  # lr_find registers as lr-find
+COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
 
 
 def build_parser() -> argparse.ArgumentParser:

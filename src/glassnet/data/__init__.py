@@ -12,5 +12,5 @@ from .datasets import DATASETS, DatasetInfo, DatasetNotFoundError, cache_dir, da
 from .download import DownloadError, download_file
 from .idx import read_idx, write_idx
 from .loader import DataLoader, TensorDataset
-from .synthetic import make_circles, make_moons, make_spiral, make_xor
+from .synthetic import make_blobs, make_circles, make_moons, make_spiral, make_xor
 from .transforms import RandomShift, Standardizer, expand_with_shifts, flatten, one_hot, shift_images, to_float, train_val_split

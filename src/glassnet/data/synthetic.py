@@ -1,4 +1,4 @@
-"""Generated 2-D classification sets for quick demos: spiral, XOR, circles, moons.
+"""Generated 2-D classification sets for quick demos: spiral, XOR, circles, moons, blobs.
 
 Each returns ``(X, y)``: points ``float32 (N, 2)`` and labels ``int64 (N,)``,
 ordered class by class (shuffle with a ``DataLoader``). Noise is Gaussian and
@@ -75,3 +75,17 @@ def make_moons(n_samples: int = 200, noise: float = 0.1, generator=None):
     if noise:
         x = x + noise * get_generator(generator).standard_normal(x.shape)
     return _finish(x, np.repeat([0, 1], [n_a, n_b]))
+
+
+def make_blobs(n_samples: int = 200, centers: int = 3, std: float = 0.2, generator=None):
+    """Gaussian blobs: class ``j`` of ``centers`` is ``N(c_j, std² I)`` around
+    ``c_j = (cos 2πj/K, sin 2πj/K)`` (K = ``centers``, evenly spaced on the unit
+    circle); ``n_samples`` points dealt to the classes in turn."""
+    if centers < 1:
+        raise ValueError(f"make_blobs: centers must be at least 1, got {centers}")
+    labels = np.arange(n_samples) % centers
+    angles = 2 * np.pi * np.arange(centers) / centers
+    means = np.stack([np.cos(angles), np.sin(angles)], 1)
+    x = means[labels] + std * get_generator(generator).standard_normal((n_samples, 2))
+    order = np.argsort(labels, kind="stable")
+    return _finish(x[order], labels[order])
