@@ -49,11 +49,11 @@ from .. import init as initializers
 from .. import optim
 from .. import random as grandom
 from ..data import DataLoader, train_val_split
-from ..distributed import from_environment, local_size
 from ..data.preprocessing import ShiftThenStandardize, fit_preprocessing, prepare, scale, text_preprocessing, vocabulary
 from ..data.tasks import GENERATED, NAMES, kind_of, load_task
 from ..data.text import SentenceDataset, Vocabulary, load_word_vectors, tokenize
 from ..data.transforms import per_class_subset
+from ..distributed import from_environment, local_size
 from ..functional.losses import COSTS
 from ..io import load, load_checkpoint, load_metadata, save
 from ..io.serialization import atomic_write_text

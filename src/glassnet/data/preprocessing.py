@@ -82,7 +82,7 @@ class ShiftThenStandardize:
 
 
 def _square(n: int) -> tuple[int, int]:
-    side = int(round(n ** 0.5))
+    side = round(n ** 0.5)
     if side * side != n:
         raise ValueError(f"ShiftThenStandardize: {n} flat inputs are not a square image")
     return side, side
