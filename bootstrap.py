@@ -68,6 +68,14 @@ def ensure_open_mpi() -> None:
         say("Open MPI could not be installed: the data-parallel (MPI) tests will be skipped")
 
 
+def ensure_graphviz() -> None:
+    """Graphviz's ``dot``, which renders glassnet.viz graphs to SVG/PNG (the DOT text needs nothing)."""
+    if shutil.which("dot"):
+        return
+    if not apt_install("Graphviz", "graphviz"):
+        say("Graphviz could not be installed: the tests that render graphs to SVG will be skipped")
+
+
 def ensure_fashion_mnist() -> None:
     """Debian's package when we can install it; otherwise glassnet downloads and
     md5-checks the files itself the first time a dataset is loaded."""
@@ -98,7 +106,8 @@ def train(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_open_mpi()
-    ensure_package("[test,mpi]")
+    ensure_graphviz()
+    ensure_package("[test,mpi,onnx,viz]")
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()

@@ -62,7 +62,7 @@ def test_std_matches_torch(torch, name, ours, theirs, std, kurtosis):
 def test_conv_fans_match_torch(torch):
     assert init.fan_in_and_fan_out(CONV) == torch.nn.init._calculate_fan_in_and_fan_out(torch.zeros(*CONV))
     t = init.kaiming_normal_(gn.zeros(*CONV), nonlinearity="relu")
-    se_mean, se_std = _sampling_errors(math.sqrt(2 / 400), 3.0, t.size)
+    se_mean, se_std = _sampling_errors(math.sqrt(2 / 400), 3.0, t.numel())
     assert abs(t.data.std() - math.sqrt(2 / 400)) < 5 * se_std
 
 

@@ -20,6 +20,7 @@ unless the first call passed ``retain_graph=True``. Building a fresh graph
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import numbers
 
@@ -193,9 +194,17 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None):
+        """The shape, as PyTorch's ``x.size()``; ``x.size(0)`` is the length of axis 0."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of axes (``ndim``)."""
+        return self.data.ndim
 
     @property
     def dtype(self):
@@ -211,6 +220,23 @@ class Tensor:
         """A copy in another dtype; the gradient is cast back."""
         source = self.data.dtype
         return Tensor._from_op(self.data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype")
+
+    def to(self, *args, dtype=None, device=None) -> "Tensor":
+        """PyTorch's ``x.to(dtype)`` / ``x.to("cpu")``: a cast (see :meth:`astype`),
+        or ``self`` when nothing changes. glassnet computes on the CPU only."""
+        for arg in args:
+            if isinstance(arg, str) and not _is_dtype_name(arg):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "Tensor.to")
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self
+        return self.astype(dtype)
+
+    def clone(self) -> "Tensor":
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return Tensor._from_op(self.data.copy(), (self,), lambda g: (g,), "clone")
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -275,12 +301,20 @@ class Tensor:
         return Tensor._from_op(-self.data, (self,), lambda g: (-g,), "neg")
 
     def __pow__(self, exponent):
-        """x**p for a constant p: d/dx = p·x^(p−1)."""
-        if isinstance(exponent, Tensor):
-            raise TypeError("a tensor exponent is not supported; use exp(p * log(x))")
-        x = self.data
-        p = exponent
-        return Tensor._from_op(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+        """y = x**p: dy/dx = p·x^(p−1); for a tensor exponent also dy/dp = y·ln x."""
+        if not isinstance(exponent, Tensor):
+            x, p = self.data, exponent
+            return Tensor._from_op(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+        x, p = self.data, exponent.data
+        y = x ** p
+        return Tensor._from_op(y, (self, exponent),
+                               lambda g: (unbroadcast(g * p * x ** (p - 1), x.shape) if self.requires_grad else None,
+                                          unbroadcast(g * y * np.log(x), p.shape) if exponent.requires_grad
+                                          else None), "pow")
+
+    def __rpow__(self, base):
+        """y = b**x for a constant b (``2 ** x``): dy/dx = y·ln b."""
+        return self._coerce(base) ** self
 
     def __matmul__(self, other):
         """C = A @ B: dA = g @ Bᵀ, dB = Aᵀ @ g (batched over leading axes)."""
@@ -352,6 +386,10 @@ class Tensor:
         x = self.data
         return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs")
 
+    def clamp(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        """PyTorch's spelling of :meth:`clip`: ``x.clamp(min=0)``."""
+        return self.clip(min, max)
+
     def clip(self, low=None, high=None):
         """Clamp into [low, high]; the gradient passes only where x was inside."""
         x = self.data
@@ -363,8 +401,10 @@ class Tensor:
         return Tensor._from_op(np.clip(x, low, high), (self,), lambda g: (g * inside,), "clip")
 
     # ------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims: bool = False):
+    # ``dim=`` / ``keepdim=`` are PyTorch's names for ``axis=`` / ``keepdims=``.
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Sum over ``axis``; the gradient is ``g`` broadcast back to x's shape."""
+        axis, keepdims = resolve_axis_args("sum", axis, dim, keepdims, keepdim)
         shape = self.data.shape
         out = self.data.sum(axis=axis, keepdims=keepdims)
 
@@ -375,17 +415,28 @@ class Tensor:
 
         return Tensor._from_op(np.asarray(out), (self,), backward, "sum")
 
-    def mean(self, axis=None, keepdims: bool = False):
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Mean over ``axis``: the sum divided by the number of elements averaged."""
+        axis, keepdims = resolve_axis_args("mean", axis, dim, keepdims, keepdim)
         count = self.data.size if axis is None else int(np.prod([self.data.shape[i] for i in
                                                                  _normalize_axes(axis, self.data.ndim)]))
         return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
 
-    def max(self, axis=None, keepdims: bool = False):
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Max over ``axis``; the gradient goes to the winning element (split
-        evenly between exact ties)."""
+        evenly between exact ties). With ``dim=`` (PyTorch's form) the result is
+        the pair ``(values, indices)``, as ``torch.max(x, dim)``."""
+        return self._extreme(np.max, np.argmax, "max", axis, keepdims, dim, keepdim)
+
+    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        """Min over ``axis``, as :meth:`max`."""
+        return self._extreme(np.min, np.argmin, "min", axis, keepdims, dim, keepdim)
+
+    def _extreme(self, reduce, arg, op, axis, keepdims, dim, keepdim):
+        pair = dim is not None
+        axis, keepdims = resolve_axis_args(op, axis, dim, keepdims, keepdim)
         x = self.data
-        out = x.max(axis=axis, keepdims=True)
+        out = reduce(x, axis=axis, keepdims=True)
 
         def backward(g):
             winners = x == out
@@ -393,10 +444,18 @@ class Tensor:
 
         result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(
             out, axis=_normalize_axes(axis, x.ndim)))
-        return Tensor._from_op(np.asarray(result), (self,), backward, "max")
+        values = Tensor._from_op(np.asarray(result), (self,), backward, op)
+        if not pair:
+            return values
+        return ValuesIndices(values, Tensor(np.asarray(arg(x, axis=axis, keepdims=keepdims))))
 
-    def argmax(self, axis=None):
-        return Tensor(self.data.argmax(axis=axis))
+    def argmax(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        axis, keepdims = resolve_axis_args("argmax", axis, dim, keepdims, keepdim)
+        return Tensor(np.asarray(self.data.argmax(axis=axis, keepdims=keepdims)))
+
+    def argmin(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        axis, keepdims = resolve_axis_args("argmin", axis, dim, keepdims, keepdim)
+        return Tensor(np.asarray(self.data.argmin(axis=axis, keepdims=keepdims)))
 
     # ----------------------------------------------------------- shape views
     def reshape(self, *shape):
@@ -413,6 +472,18 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0):
         return self.reshape(self.data.shape[:start_dim] + (-1,))
+
+    def unsqueeze(self, dim: int):
+        """A new axis of length 1 at ``dim`` (negative counts from the end of the result)."""
+        return self.reshape(np.expand_dims(self.data, dim).shape)
+
+    def squeeze(self, dim=None):
+        """Drop axes of length 1 (all, or those of ``dim`` that have length 1, as PyTorch)."""
+        shape = self.data.shape
+        if dim is None:
+            return self.reshape(tuple(n for n in shape if n != 1))
+        drop = {d for d in _normalize_axes(dim, len(shape)) if shape[d] == 1}
+        return self.reshape(tuple(n for i, n in enumerate(shape) if i not in drop))
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -441,6 +512,37 @@ class Tensor:
             return (full,)
 
         return Tensor._from_op(np.asarray(self.data[index]), (self,), backward, "getitem")
+
+
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What ``x.max(dim=d)`` / ``x.min(dim=d)`` return, as PyTorch: the values and their indices."
+
+
+def resolve_axis_args(op: str, axis, dim, keepdims, keepdim):
+    """(axis, keepdims) from NumPy's names or PyTorch's (``dim``, ``keepdim``); not both."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}() got both axis={axis!r} and dim={dim!r}; give one (they mean the same)")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis, bool(keepdims)
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def check_device(device, what: str) -> None:
+    """Accept PyTorch's ``"cpu"`` (glassnet's only device); refuse others with a clear error."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"{what}: glassnet computes with NumPy on the CPU only, got device {device!r}")
 
 
 def _raw(x):
@@ -511,16 +613,18 @@ def _shape(shape) -> tuple:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
-def cat(tensors, axis: int = 0) -> Tensor:
-    """Concatenate along ``axis``; the gradient is split back into the pieces."""
+def cat(tensors, axis: int = 0, *, dim=None) -> Tensor:
+    """Concatenate along ``axis`` (or ``dim``); the gradient is split back into the pieces."""
+    axis, _ = resolve_axis_args("cat", None if dim is not None else axis, dim, False, None)
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
     sizes = np.cumsum([t.data.shape[axis] for t in tensors])[:-1]
     return Tensor._from_op(np.concatenate([t.data for t in tensors], axis=axis), tensors,
                            lambda g: tuple(np.split(g, sizes, axis=axis)), "cat")
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Stack along a new ``axis``."""
+def stack(tensors, axis: int = 0, *, dim=None) -> Tensor:
+    """Stack along a new ``axis`` (or ``dim``)."""
+    axis, _ = resolve_axis_args("stack", None if dim is not None else axis, dim, False, None)
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
     return Tensor._from_op(np.stack([t.data for t in tensors], axis=axis), tensors,
                            lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")

@@ -11,6 +11,6 @@
 from .datasets import DATASETS, DatasetInfo, DatasetNotFoundError, cache_dir, dataset_info, load_dataset, load_split, search_dirs
 from .download import DownloadError, download_file
 from .idx import read_idx, write_idx
-from .loader import DataLoader, TensorDataset
+from .loader import DataLoader, TensorDataset, default_collate
 from .synthetic import make_blobs, make_circles, make_moons, make_spiral, make_xor
 from .transforms import RandomShift, Standardizer, expand_with_shifts, flatten, one_hot, shift_images, to_float, train_val_split

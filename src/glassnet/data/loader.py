@@ -9,12 +9,22 @@ and the same generator state gives the same order, bit for bit.
 
 A batch costs one fancy-index per array (``x[perm[i:i+B]]``; a plain slice
 without shuffling), never a Python loop over examples.
+
+Any other dataset is *map-style*, as PyTorch's: ``dataset[i]`` returns one
+example and ``len(dataset)`` counts them; the loader fetches the B examples of
+a batch one by one and merges them with ``collate_fn`` (default:
+:func:`default_collate`). This costs a Python call per example: for data
+that fits in arrays the array path is much faster.
 """
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
+from .. import backend
 from ..random import get_generator
 from ..tensor import Tensor
 
@@ -53,13 +63,51 @@ def _to_tensor(a: np.ndarray) -> Tensor:
     return Tensor(a)
 
 
+def default_collate(samples: list):
+    """Merge a list of examples into one batch, as PyTorch's ``default_collate``:
+
+    - arrays / Tensors of one shape (and NumPy scalars) → one Tensor (B, ...),
+      floating dtypes kept, integers as int64;
+    - Python ints → an int64 Tensor (B,), floats → a Tensor (B,) of glassnet's
+      default dtype (float32; PyTorch makes float64), bools → a bool Tensor;
+    - tuples, lists and dicts → the same structure, each field collated
+      (PyTorch turns tuples into lists; here a tuple stays a tuple);
+    - strings (and other objects) → the list of them.
+    """
+    first = samples[0]
+    if isinstance(first, Tensor) or isinstance(first, (np.ndarray, np.generic)):
+        arrays = [np.asarray(s.data if isinstance(s, Tensor) else s) for s in samples]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) != 1:
+            raise ValueError(f"default_collate: examples of different shapes {sorted(shapes)} cannot be stacked; "
+                             f"pad them in the dataset or pass a collate_fn")
+        return _to_tensor(np.stack(arrays))
+    if isinstance(first, (bool, np.bool_)):
+        return Tensor(np.array(samples, dtype=bool))
+    if isinstance(first, numbers.Integral):
+        return Tensor(np.array(samples, dtype=np.int64))
+    if isinstance(first, numbers.Real):
+        return Tensor(np.array(samples, dtype=backend.default_dtype()))
+    if isinstance(first, Mapping):
+        return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, Sequence) and not isinstance(first, str):
+        if len({len(s) for s in samples}) != 1:
+            raise ValueError("default_collate: examples are sequences of different lengths; pass a collate_fn")
+        fields = [default_collate(list(column)) for column in zip(*samples)]
+        return tuple(fields) if isinstance(first, tuple) else fields
+    return list(samples)
+
+
 class DataLoader:
     """Iterate over a dataset in mini-batches of glassnet Tensors.
 
     Args:
-        dataset: a ``TensorDataset``, a tuple/list of arrays (wrapped in one), or
-            any object with ``__len__`` and ``__getitem__`` that takes an integer
-            index array (or a slice) and returns a tuple of arrays.
+        dataset: a ``TensorDataset`` or a tuple/list of arrays (wrapped in one):
+            the fast path, one indexing per batch; or a map-style dataset, any
+            object with ``__len__`` and ``__getitem__(i)`` returning one example
+            (PyTorch's ``Dataset``), whose examples ``collate_fn`` merges. An
+            object whose ``__getitem__`` takes an integer index array and returns
+            a tuple of arrays can say so with ``batch_indexing = True``.
         batch_size: examples per batch (B).
         shuffle: draw a new permutation each epoch; otherwise the stored order.
         drop_last: drop the last batch when it has fewer than ``batch_size`` examples.
@@ -68,7 +116,10 @@ class DataLoader:
         transform: applied to the first array of each batch (the inputs) before
             it becomes a Tensor, e.g. ``to_float`` (keep uint8 images in memory,
             scale per batch) or a ``RandomShift`` augmentation. It must return a
-            new array, not modify its argument in place.
+            new array, not modify its argument in place. (Array datasets only:
+            a map-style dataset transforms its examples in ``__getitem__``.)
+        collate_fn: for a map-style dataset, merges the list of B examples into
+            a batch (default :func:`default_collate`).
 
     Batches: floating arrays keep their dtype, integer arrays become int64.
     ``len(loader)`` is the number of batches per epoch.
@@ -81,13 +132,20 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
-                 generator: np.random.Generator | None = None, transform=None):
+                 generator: np.random.Generator | None = None, transform=None, collate_fn=None):
         if isinstance(dataset, (tuple, list)):
             dataset = TensorDataset(*dataset)
         elif isinstance(dataset, (np.ndarray, Tensor)):
             dataset = TensorDataset(dataset)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: a dataset needs __len__ and __getitem__, got a {type(dataset).__name__}")
+        self.map_style = not (isinstance(dataset, TensorDataset) or getattr(dataset, "batch_indexing", False))
+        if self.map_style and transform is not None:
+            raise ValueError("DataLoader: transform= works on array datasets; a map-style dataset "
+                             f"({type(dataset).__name__}) applies its transforms in __getitem__")
+        self.collate_fn = collate_fn or default_collate
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -126,6 +184,11 @@ class DataLoader:
         stop = n - n % b if self.drop_last else n
         self._batches_done = skip
         for i in range(skip * b, stop, b):
+            if self.map_style:
+                indices = order[i:i + b] if order is not None else range(i, min(i + b, n))
+                self._batches_done += 1
+                yield self.collate_fn([self.dataset[int(j)] for j in indices])
+                continue
             batch = self.dataset[order[i:i + b] if order is not None else slice(i, i + b)]
             if self.transform is not None:
                 batch = (self.transform(batch[0]),) + tuple(batch[1:])

@@ -6,10 +6,13 @@
 from .activations import dropout, leaky_relu, log_softmax, prelu, relu, rrelu, sigmoid, softmax, tanh
 from .linear import linear
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_penalty, l2_penalty,
-                     multi_margin_loss, nll_loss, quadratic_cost, sigmoid_cross_entropy, sigmoid_quadratic_cost,
-                     svm_loss)
+                     mse_loss, multi_margin_loss, nll_loss, quadratic_cost, sigmoid_cross_entropy,
+                     sigmoid_quadratic_cost, svm_loss)
 from .normalization import batch_norm
+from .layer_norm import layer_norm
 from .conv import conv2d, dropout2d
+from .grouped_conv import depthwise_conv2d, grouped_conv2d
+from .padding import pad
 from .pooling import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, global_avg_pool2d, max_pool2d,
                       spatial_pyramid_pool2d)
 from .conv1d import conv1d

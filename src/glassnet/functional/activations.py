@@ -85,10 +85,11 @@ def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool 
     return Tensor._from_op(xd * slope, (x,), lambda g: (g * slope,), "rrelu")
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """p_i = e^(x_i − max x) / Σ_j e^(x_j − max x) (subtracting the max changes
-    nothing mathematically and keeps e^(·) ≤ 1, so large logits cannot overflow).
-    Backward: dx = p ⊙ (g − Σ_j g_j p_j)."""
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """p_i = e^(x_i − max x) / Σ_j e^(x_j − max x) along ``axis`` (PyTorch: ``dim``)
+    (subtracting the max changes nothing mathematically and keeps e^(·) ≤ 1, so
+    large logits cannot overflow). Backward: dx = p ⊙ (g − Σ_j g_j p_j)."""
+    axis = axis if dim is None else dim
     xd = x.data
     e = np.exp(xd - xd.max(axis=axis, keepdims=True))
     p = e / e.sum(axis=axis, keepdims=True)
@@ -101,8 +102,9 @@ def log_softmax_array(xd: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x), stable. Backward: dx = g − p·Σ_j g_j, p = softmax(x)."""
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log softmax(x) along ``axis`` (or ``dim``), stable. Backward: dx = g − p·Σ_j g_j, p = softmax(x)."""
+    axis = axis if dim is None else dim
     out = log_softmax_array(x.data, axis)
     return Tensor._from_op(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
                            "log_softmax")

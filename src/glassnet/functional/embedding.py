@@ -7,8 +7,14 @@ import numpy as np
 from ..tensor import Tensor
 
 
-def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0) -> Tensor:
     """out[..., :] = W[indices[...], :].
+
+    ``max_norm`` (as PyTorch's): first, each looked-up row whose p-norm
+    (p = ``norm_type``) exceeds it is scaled *in place* in W to norm max_norm,
+    w ← w·max_norm/(‖w‖_p + 1e−7), outside the graph; the lookup then reads the
+    rescaled rows.
 
     Shapes: ``indices`` integer array (any shape S, values in [0, V));
     ``weight`` W (V, d); out S + (d,).
@@ -30,6 +36,11 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         raise IndexError(f"embedding: indices must lie in [0, {w.shape[0]}), "
                          f"got values in [{idx.min()}, {idx.max()}]")
     flat = idx.reshape(-1)
+    if max_norm is not None:
+        rows = np.unique(flat)
+        norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+        over = norms > max_norm
+        w[rows[over]] *= (max_norm / (norms[over] + 1e-7))[:, None].astype(w.dtype)
 
     def backward(g):
         full = np.zeros_like(w)

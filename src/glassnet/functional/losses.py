@@ -43,30 +43,68 @@ def _check_same_shape(op: str, what: str, a: np.ndarray, b: np.ndarray) -> None:
         raise ValueError(f"{op}: input has shape {a.shape} but {what} has shape {b.shape}; they must match")
 
 
-def _labels(op: str, labels, n: int, num_classes: int) -> np.ndarray:
-    """Integer class labels of shape (n,), each in [0, num_classes)."""
+def _labels(op: str, labels, n: int, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Integer class labels of shape (n,), each in [0, num_classes) or equal to ``ignore_index``."""
     y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: class labels must be integers, got dtype {y.dtype}")
     if y.shape != (n,):
         raise ValueError(f"{op}: expected labels of shape ({n},) for input with {n} rows, got {y.shape}")
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"{op}: labels must be in the range [0, {num_classes}) for {num_classes} classes, "
-                         f"got values from {y.min()} to {y.max()}")
+    kept = y if ignore_index is None else y[y != ignore_index]
+    if kept.size and (kept.min() < 0 or kept.max() >= num_classes):
+        raise ValueError(f"{op}: labels must be in the range [0, {num_classes}) for {num_classes} classes"
+                         f"{'' if ignore_index is None else f' (or {ignore_index}, ignored)'}, "
+                         f"got values from {kept.min()} to {kept.max()}")
     return y
 
 
-def _reduced(op: str, values: np.ndarray, reduction: str, parents: tuple, grads) -> Tensor:
+def _class_weights(op: str, weight, num_classes: int, like: np.ndarray) -> np.ndarray | None:
+    """The per-class weights as an array of ``like``'s dtype (C,), or None."""
+    if weight is None:
+        return None
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=like.dtype)
+    if w.shape != (num_classes,):
+        raise ValueError(f"{op}: weight must have one value per class, shape ({num_classes},), got {w.shape}")
+    return w
+
+
+def _classes_last(op: str, scores: Tensor, target):
+    """PyTorch's (N, C, d₁, …) scores with (N, d₁, …) labels as (N·d₁…, C) rows and
+    (N·d₁…,) labels, and a function that gives ``"none"`` results their (N, d₁, …) shape."""
+    s = scores.data
+    if s.ndim < 2:
+        raise ValueError(f"{op}: expected scores of shape (N, C) or (N, C, d1, ...), got {s.shape}")
+    if s.ndim == 2:
+        return scores, target, lambda out: out
+    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    wanted = (s.shape[0],) + s.shape[2:]
+    if raw.dtype.kind in "iu" and raw.shape != wanted:
+        raise ValueError(f"{op}: scores {s.shape} need labels of shape {wanted}, got {raw.shape}")
+    order = (0,) + tuple(range(2, s.ndim)) + (1,)
+    rows = scores.transpose(order).reshape(-1, s.shape[1])
+    if raw.dtype.kind in "iu":
+        target = raw.reshape(-1)
+    else:
+        target = (target if isinstance(target, Tensor) else Tensor(raw)).transpose(order).reshape(-1, s.shape[1])
+    return rows, target, lambda out: out.reshape(wanted) if out.ndim == 1 else out  # "none": one value per position
+
+
+def _reduced(op: str, values: np.ndarray, reduction: str, parents: tuple, grads, count=None) -> Tensor:
     """Apply ``reduction`` to the unreduced loss ``values`` and build the node.
 
     ``grads(w)`` returns the gradient of each parent given ``w = dL/d values``,
     which is a scalar (``"mean"``: g/count, ``"sum"``: g) or an array shaped like
     ``values`` (``"none"``); ``_expand`` lines it up with an input's axes.
+    ``count``: what ``"mean"`` divides by (default: the number of values; the
+    weighted losses divide by the total weight of the examples that count).
     """
     if reduction == "none":
         return Tensor._from_op(values, parents, grads, op)
     if reduction == "sum":
         return Tensor._from_op(np.asarray(values.sum()), parents, grads, op)
+    if count is not None:
+        scale = values.dtype.type(1 / count if count else np.nan)
+        return Tensor._from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
     scale = values.dtype.type(1 / max(values.size, 1))
     return Tensor._from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
 
@@ -76,6 +114,10 @@ def _expand(w: np.ndarray, ndim: int) -> np.ndarray:
     broadcast against an input of ``ndim`` axes."""
     w = np.asarray(w)
     return w if w.ndim == 0 else w.reshape(w.shape + (1,) * (ndim - w.ndim))
+
+
+def _raw_array(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _wanted(t: Tensor, grad):
@@ -104,6 +146,25 @@ def quadratic_cost(a: Tensor, y, reduction: str = "mean") -> Tensor:
         return d, _wanted(y, lambda: -d)
 
     return _reduced("quadratic_cost", values, reduction, (a, y), grads)
+
+
+def mse_loss(a: Tensor, y, reduction: str = "mean") -> Tensor:
+    """PyTorch's mean squared error ℓ = (a − y)² per element, ``"mean"`` over all
+    elements (no ½, and not per example: compare :func:`quadratic_cost`).
+
+    a, y: any shape, equal. Gradient: dℓ/da = 2(a − y), divided by the number
+    of elements for ``"mean"``.
+    """
+    _check_reduction("mse_loss", reduction)
+    y = _as_target(y, a.data)
+    _check_same_shape("mse_loss", "target", a.data, y.data)
+    diff = a.data - y.data
+
+    def grads(w):
+        d = 2 * diff * w
+        return d, _wanted(y, lambda: -d)
+
+    return _reduced("mse_loss", diff * diff, reduction, (a, y), grads)
 
 
 def binary_cross_entropy(p: Tensor, y, reduction: str = "mean") -> Tensor:
@@ -136,7 +197,8 @@ def binary_cross_entropy(p: Tensor, y, reduction: str = "mean") -> Tensor:
     return _reduced("binary_cross_entropy", values, reduction, (p, y), grads)
 
 
-def binary_cross_entropy_with_logits(z: Tensor, y, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(z: Tensor, y, reduction: str = "mean", weight=None,
+                                     pos_weight=None) -> Tensor:
     """Sigmoid and binary cross-entropy fused, stable for any logit z:
 
         ℓ = −[y ln σ(z) + (1 − y) ln(1 − σ(z))] = max(z, 0) − z·y + ln(1 + e^(−|z|)).
@@ -144,20 +206,43 @@ def binary_cross_entropy_with_logits(z: Tensor, y, reduction: str = "mean") -> T
     z, y: the same shape; ``"mean"`` averages over all elements (count of them).
     Gradient: dℓ/dz = σ(z) − y (σ′ cancels: the book's reason for this cost),
     divided by the count for ``"mean"``.
+
+    As PyTorch's: ``pos_weight`` p (broadcast along the last axis, one per
+    class) weighs the positive term, ℓ = −[p·y ln σ(z) + (1 − y) ln(1 − σ(z))]
+    = p·y·softplus(−z) + (1 − y)·softplus(z), with dℓ/dz = (1 − y)·σ(z) − p·y·σ(−z)
+    and dℓ/dy = p·softplus(−z) − softplus(z); ``weight`` (broadcast to z) multiplies ℓ.
     """
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
     y = _as_target(y, z.data)
-    _check_same_shape("binary_cross_entropy_with_logits", "target", z.data, y.data)
+    _check_same_shape(op, "target", z.data, y.data)
     zd, yd = z.data, y.data
-    values = np.maximum(zd, 0) - zd * yd + np.log1p(np.exp(-np.abs(zd)))
+    scale = None if weight is None else np.asarray(_raw_array(weight), dtype=zd.dtype)
+    if pos_weight is None:
+        values = np.maximum(zd, 0) - zd * yd + np.log1p(np.exp(-np.abs(zd)))
+
+        def local(w):
+            return (_sigmoid(zd) - yd) * w, _wanted(y, lambda: -zd * w)
+    else:
+        p = np.asarray(_raw_array(pos_weight), dtype=zd.dtype)
+        softplus_z = np.maximum(zd, 0) + np.log1p(np.exp(-np.abs(zd)))  # −ln(1 − σ(z))
+        softplus_neg = softplus_z - zd  # −ln σ(z)
+        values = p * yd * softplus_neg + (1 - yd) * softplus_z
+
+        def local(w):
+            return ((1 - yd) * _sigmoid(zd) - p * yd * _sigmoid(-zd)) * w, _wanted(
+                y, lambda: (p * softplus_neg - softplus_z) * w)
+    if scale is not None:
+        values = values * scale
 
     def grads(w):
-        return (_sigmoid(zd) - yd) * w, _wanted(y, lambda: -zd * w)
+        return local(w if scale is None else w * scale)
 
     return _reduced("binary_cross_entropy_with_logits", values, reduction, (z, y), grads)
 
 
-def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Tensor, target, reduction: str = "mean", weight=None, ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax and negative log-likelihood fused: for scores s (N, C),
 
         p = softmax(s),   ℓ_n = −Σ_c y_nc ln p_nc,
@@ -170,61 +255,97 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     Worked example (cs231n): scores cat 3.2, car 5.1, frog −1.7 with true class
     cat give p(cat) ≈ 0.13 and loss −ln 0.13 ≈ 2.04. The course prints 0.89,
     which is −log₁₀ 0.13: this loss uses the natural logarithm, as PyTorch does.
+
+    PyTorch's options, with its conventions:
+
+    - scores (N, C, d₁, …) with labels (N, d₁, …) (per pixel): every position is an example;
+    - ``weight`` w (C,): ℓ_n = −w_{y_n} ln p_{n,y_n}, and ``"mean"`` divides by Σ_n w_{y_n}
+      (probability targets: ℓ_n = −Σ_c w_c y_nc ln p_nc, ``"mean"`` divides by N);
+    - ``ignore_index``: labels equal to it give ℓ_n = 0 and do not count in the mean;
+    - ``label_smoothing`` ε: the target becomes (1 − ε)·y + ε/C, so for labels
+      ℓ_n = (1 − ε)·w_{y}(−ln p_{n,y}) + (ε/C)·Σ_c w_c (−ln p_nc); the gradient is
+      dℓ_n/ds_nc = (1 − ε)·w_y·(p_nc − [c = y]) + (ε/C)·(p_nc·Σ_c' w_c' − w_c).
     """
-    _check_reduction("cross_entropy", reduction)
+    op = "cross_entropy"
+    _check_reduction(op, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    logits, target, shaped = _classes_last(op, logits, target)
     s = logits.data
-    if s.ndim != 2:
-        raise ValueError(f"cross_entropy: expected logits of shape (N, C), got {s.shape}")
     n, c = s.shape
     log_p = log_softmax_array(s, axis=1)
+    class_w = _class_weights(op, weight, c, s)
     raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    eps = s.dtype.type(label_smoothing)
     if raw.dtype.kind in "iu":
-        labels = _labels("cross_entropy", raw, n, c)
+        labels = _labels(op, raw, n, c, ignore_index)
+        kept = labels != ignore_index
+        safe = np.where(kept, labels, 0)
         rows = np.arange(n)
-        values = -log_p[rows, labels]
+        w_y = (np.ones(n, dtype=s.dtype) if class_w is None else class_w[safe]) * kept
+        values = -log_p[rows, safe] * w_y
+        if eps:
+            smooth = -(log_p if class_w is None else log_p * class_w).sum(axis=1) * kept
+            values = (1 - eps) * values + (eps / c) * smooth
+        simple = class_w is None and not eps and kept.all()
 
         def grads(w):
-            d = np.exp(log_p)
-            d[rows, labels] -= 1
+            p = np.exp(log_p)
+            d = p * ((1 - eps) * w_y)[:, None]
+            d[rows, safe] -= (1 - eps) * w_y
+            if eps:
+                total = c if class_w is None else class_w.sum()
+                d += (eps / c) * (p * total - (1 if class_w is None else class_w)) * kept[:, None]
             d *= _expand(w, 2)
             return (d,)
 
-        return _reduced("cross_entropy", values, reduction, (logits,), grads)
+        count = None if simple else w_y.sum()
+        return shaped(_reduced(op, values, reduction, (logits,), grads, count))
 
     y = _as_target(target, s)
-    _check_same_shape("cross_entropy", "target (N, C) probabilities", s, y.data)
-    yd = y.data
-    values = -(yd * log_p).sum(axis=1)
+    _check_same_shape(op, "target (N, C) probabilities", s, y.data)
+    yd = y.data if not eps else (1 - eps) * y.data + eps / c
+    weighted_log_p = log_p if class_w is None else log_p * class_w
+    values = -(yd * weighted_log_p).sum(axis=1)
 
     def grads_soft(w):
         w = _expand(w, 2)
-        # Σ_c y_nc need not be 1 for a general target: dℓ/ds = p·Σ_c y − y.
-        d = (np.exp(log_p) * yd.sum(axis=1, keepdims=True) - yd) * w
-        return d, _wanted(y, lambda: -log_p * w)
+        wy = yd if class_w is None else yd * class_w
+        # Σ_c w_c y_nc need not be 1 for a general target: dℓ/ds = p·Σ_c w_c y_c − w·y.
+        d = (np.exp(log_p) * wy.sum(axis=1, keepdims=True) - wy) * w
+        return d, _wanted(y, lambda: -weighted_log_p * w * (1 - eps))
 
-    return _reduced("cross_entropy", values, reduction, (logits, y), grads_soft)
+    return shaped(_reduced(op, values, reduction, (logits, y), grads_soft))
 
 
-def nll_loss(log_probs: Tensor, labels, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of integer labels: ℓ_n = −log_probs[n, label_n].
+def nll_loss(log_probs: Tensor, labels, reduction: str = "mean", weight=None, ignore_index: int = -100) -> Tensor:
+    """Negative log-likelihood of integer labels: ℓ_n = −w_{y_n}·log_probs[n, y_n].
 
-    log_probs: (N, C), e.g. from ``log_softmax``; labels: (N,) in [0, C).
-    Gradient: −1 at each example's label (÷N for ``"mean"``), 0 elsewhere.
+    log_probs: (N, C) (or (N, C, d₁, …) with labels (N, d₁, …)), e.g. from
+    ``log_softmax``; labels in [0, C). ``weight`` w (C,) as PyTorch's (default 1;
+    ``"mean"`` divides by Σ_n w_{y_n}); labels equal to ``ignore_index`` give 0
+    and do not count. Gradient: −w_{y_n} at each example's label (÷ the count for
+    ``"mean"``), 0 elsewhere.
     """
-    _check_reduction("nll_loss", reduction)
+    op = "nll_loss"
+    _check_reduction(op, reduction)
+    log_probs, labels, shaped = _classes_last(op, log_probs, labels)
     lp = log_probs.data
-    if lp.ndim != 2:
-        raise ValueError(f"nll_loss: expected log-probabilities of shape (N, C), got {lp.shape}")
     n, c = lp.shape
-    y = _labels("nll_loss", labels, n, c)
+    y = _labels(op, labels, n, c, ignore_index)
+    class_w = _class_weights(op, weight, c, lp)
+    kept = y != ignore_index
+    safe = np.where(kept, y, 0)
     rows = np.arange(n)
+    w_y = (np.ones(n, dtype=lp.dtype) if class_w is None else class_w[safe]) * kept
 
     def grads(w):
         d = np.zeros_like(lp)
-        d[rows, y] = -np.broadcast_to(w, (n,))
+        d[rows, safe] = -np.broadcast_to(w, (n,)) * w_y
         return (d,)
 
-    return _reduced("nll_loss", -lp[rows, y], reduction, (log_probs,), grads)
+    count = None if class_w is None and kept.all() else w_y.sum()
+    return shaped(_reduced(op, -lp[rows, safe] * w_y, reduction, (log_probs,), grads, count))
 
 
 def _hinge(op: str, scores: Tensor, labels, margin: float, scale: float, reduction: str) -> Tensor:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, cat
-from .conv import output_size, pair
+from .conv import pair
 
 
 def _check_input(name: str, xd: np.ndarray) -> None:
@@ -32,45 +32,62 @@ def _check_input(name: str, xd: np.ndarray) -> None:
         raise ValueError(f"{name}: expected input (N, C, H, W), got shape {xd.shape}")
 
 
-def _window_args(name: str, xd: np.ndarray, kernel_size, stride, padding):
-    """Normalised (kh, kw), (sh, sw), (ph, pw), (Ho, Wo); stride defaults to the kernel."""
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """PyTorch's pooled length: ⌊(size + 2p − d(k − 1) − 1)/s⌋ + 1, or with
+    ``ceil_mode`` ⌈…⌉ + 1 minus one if that last window would start in the right padding."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    return out - 1 if (out - 1) * stride >= size + padding else out
+
+
+def _window_args(name: str, xd: np.ndarray, kernel_size, stride, padding, dilation=1, ceil_mode: bool = False):
+    """Normalised (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) and the extra
+    (bottom, right) padding that ceil_mode's last windows reach; stride defaults to the kernel."""
     _check_input(name, xd)
     (kh, kw) = pair(kernel_size, "kernel_size")
     (sh, sw) = pair(kernel_size if stride is None else stride, "stride")
     (ph, pw) = pair(padding, "padding")
+    (dh, dw) = pair(dilation, "dilation")
     if 2 * ph > kh or 2 * pw > kw:
         raise ValueError(f"{name}: padding ({ph}, {pw}) must be at most half the kernel ({kh}, {kw})")
-    ho, wo = output_size(xd.shape[2], kh, sh, ph), output_size(xd.shape[3], kw, sw, pw)
+    ho = pool_output_size(xd.shape[2], kh, sh, ph, dh, ceil_mode)
+    wo = pool_output_size(xd.shape[3], kw, sw, pw, dw, ceil_mode)
     if ho < 1 or wo < 1:
         raise ValueError(f"{name}: input {xd.shape[2]}×{xd.shape[3]} with padding ({ph}, {pw}) is "
                          f"smaller than the kernel {kh}×{kw}")
-    return (kh, kw), (sh, sw), (ph, pw), (ho, wo)
+    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p)) for o, s, d, k, size, p in
+                  ((ho, sh, dh, kh, xd.shape[2], ph), (wo, sw, dw, kw, xd.shape[3], pw)))
+    return (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo), extra
 
 
-def _pad(xd: np.ndarray, ph: int, pw: int, value: float) -> np.ndarray:
-    """x with ``value`` around H and W, in x's memory layout."""
-    if not ph and not pw:
+def _pad(xd: np.ndarray, ph: int, pw: int, value: float, extra=(0, 0)) -> np.ndarray:
+    """x with ``value`` around H and W (and ``extra`` more rows and columns at
+    the bottom and right), in x's memory layout."""
+    if not ph and not pw and not any(extra):
         return xd
     n, c, h, w = xd.shape
-    out = np.full_like(xd, value, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    out = np.full_like(xd, value, shape=(n, c, h + 2 * ph + extra[0], w + 2 * pw + extra[1]))
     out[:, :, ph:ph + h, pw:pw + w] = xd
     return out
 
 
-def _windows(kernel, stride, out_hw):
+def _windows(kernel, stride, out_hw, dilation=(1, 1)):
     """For each kernel offset (u, v), row-major: the slice of the padded input
     that offset reads for every output position."""
-    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
+    (kh, kw), (sh, sw), (ho, wo), (dh, dw) = kernel, stride, out_hw, dilation
     for u in range(kh):
         for v in range(kw):
             yield (slice(None), slice(None),
-                   slice(u, u + sh * (ho - 1) + 1, sh), slice(v, v + sw * (wo - 1) + 1, sw))
+                   slice(dh * u, dh * u + sh * (ho - 1) + 1, sh), slice(dw * v, dw * v + sw * (wo - 1) + 1, sw))
 
 
-def _fold(ufunc, xp: np.ndarray, kernel, stride, out_hw) -> np.ndarray:
+def _fold(ufunc, xp: np.ndarray, kernel, stride, out_hw, dilation=(1, 1)) -> np.ndarray:
     """ufunc(…ufunc(w₁, w₂)…, w_k) over the window slices, in xp's memory layout."""
     out = None
-    for window in _windows(kernel, stride, out_hw):
+    for window in _windows(kernel, stride, out_hw, dilation):
         out = xp[window].copy(order="K") if out is None else ufunc(out, xp[window], out=out)
     return out
 
@@ -85,66 +102,113 @@ def _in_layout(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     return out
 
 
-def _grad_buffer(like: np.ndarray, padded_shape: tuple, kernel, stride, out_hw) -> np.ndarray:
+def _grad_buffer(like: np.ndarray, padded_shape: tuple, kernel, stride, out_hw, dilation=(1, 1)) -> np.ndarray:
     """The padded array backward scatters into, laid out like x: zeros, unless the
     windows tile it exactly (every element written once, so no fill is needed)."""
-    tiled = all(k == s and n * k == size for k, s, n, size in zip(kernel, stride, out_hw, padded_shape[2:]))
+    tiled = dilation == (1, 1) and all(k == s and n * k == size for k, s, n, size in
+                                       zip(kernel, stride, out_hw, padded_shape[2:]))
     return (np.empty_like if tiled else np.zeros_like)(like, shape=padded_shape)
 
 
-def _overlap(kernel, stride) -> bool:
-    return stride[0] < kernel[0] or stride[1] < kernel[1]
+def _overlap(kernel, stride, dilation=(1, 1)) -> bool:
+    """Whether an input element can belong to more than one window."""
+    return any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
 
 
 def _crop(dxp: np.ndarray, ph: int, pw: int, shape: tuple) -> np.ndarray:
     return dxp[:, :, ph:ph + shape[2], pw:pw + shape[3]]
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """y[n, c, i, j] = max over the window xp[n, c, s·i : s·i + kh, s·j : s·j + kw],
-    xp = x padded with −∞ (padding at most half the kernel), s = stride (default:
-    the kernel size).
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """y[n, c, i, j] = max over the window xp[n, c, s·i + d·u, s·j + d·v] (0 ≤ u < kh,
+    0 ≤ v < kw), xp = x padded with −∞ (padding at most half the kernel),
+    s = stride (default: the kernel size), d = dilation.
 
-    Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1.
+    Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1
+    (⌈…⌉ with ``ceil_mode``: windows that run past the bottom/right edge count,
+    see ``pool_output_size``). ``return_indices``: also the position of each
+    maximum as a flat index h·W + w into its (H, W) plane (int64, as PyTorch's).
     Backward: dx = g at each window's argmax (the first maximum in row-major
     order), 0 elsewhere, summed where windows overlap. The winners are found in
     backward, offset by offset: the elements equal to the maximum that no
     earlier offset of the same window claimed.
     """
     xd = x.data
-    kernel, stride, padding, out_hw = _window_args("max_pool2d", xd, kernel_size, stride, padding)
-    xp = _pad(xd, *padding, -np.inf)
-    out = _fold(np.maximum, xp, kernel, stride, out_hw)
-    overlap = _overlap(kernel, stride)
+    kernel, stride, padding, dilation, out_hw, extra = _window_args("max_pool2d", xd, kernel_size, stride, padding,
+                                                                    dilation, ceil_mode)
+    xp = _pad(xd, *padding, -np.inf, extra)
+    out = _fold(np.maximum, xp, kernel, stride, out_hw, dilation)
+    overlap = _overlap(kernel, stride, dilation)
 
-    def backward(g):
-        g = _in_layout(g, out)
-        dxp = _grad_buffer(xp, xp.shape, kernel, stride, out_hw)
+    def winners():
+        """For each kernel offset: its window slice and where it holds the window's first maximum."""
         claimed = np.zeros_like(out, dtype=bool)
-        for window in _windows(kernel, stride, out_hw):
+        for offset, window in enumerate(_windows(kernel, stride, out_hw, dilation)):
             wins = xp[window] == out
             wins &= ~claimed
             claimed |= wins
+            yield offset, window, wins
+
+    def backward(g):
+        g = _in_layout(g, out)
+        dxp = _grad_buffer(xp, xp.shape, kernel, stride, out_hw, dilation)
+        for _, window, wins in winners():
             if overlap:
                 dxp[window] += g * wins
             else:
                 np.multiply(g, wins, out=dxp[window])
         return (_crop(dxp, *padding, xd.shape),)
 
-    return Tensor._from_op(out, (x,), backward, "max_pool2d")
+    result = Tensor._from_op(out, (x,), backward, "max_pool2d")
+    if not return_indices:
+        return result
+    (_, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_hw
+    rows = (np.arange(ho) * sh - ph)[:, None]
+    cols = (np.arange(wo) * sw - pw)[None, :]
+    indices = np.zeros(out.shape, dtype=np.int64)
+    for offset, _, wins in winners():
+        u, v = divmod(offset, kw)
+        indices[wins] = np.broadcast_to((rows + dh * u) * xd.shape[3] + cols + dw * v, out.shape)[wins]
+    return result, Tensor(indices)
 
 
-def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """y[n, c, i, j] = (1/(kh·kw)) Σ over the window of xp (x padded with zeros;
-    the padding counts in the divisor, PyTorch's ``count_include_pad=True``).
+def _divisors(size: int, out: int, kernel: int, stride: int, padding: int, include_pad: bool) -> np.ndarray:
+    """How many elements each output position's window averages along one axis
+    (PyTorch's rule): the window clipped to the padded input, or with
+    ``include_pad=False`` to the input itself."""
+    starts = np.arange(out) * stride - padding
+    ends = np.minimum(starts + kernel, size + padding)
+    if include_pad:
+        return ends - starts
+    return np.minimum(ends, size) - np.maximum(starts, 0)
 
-    Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1.
-    Backward: every element of a window receives g/(kh·kw), summed where windows overlap.
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """y[n, c, i, j] = (1/D) Σ over the window of xp (x padded with zeros).
+
+    D is kh·kw by default (the padding counts, PyTorch's ``count_include_pad=True``);
+    with ``count_include_pad=False`` D counts only the window's elements inside x;
+    windows that ``ceil_mode`` lets run past the padded input count only the part
+    inside it; ``divisor_override`` fixes D.
+    Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1 (⌈…⌉ with ceil_mode).
+    Backward: every element of a window receives g/D, summed where windows overlap.
     """
     xd = x.data
-    kernel, stride, padding, out_hw = _window_args("avg_pool2d", xd, kernel_size, stride, padding)
-    scale = xd.dtype.type(1 / (kernel[0] * kernel[1]))
-    xp = _pad(xd, *padding, 0)
+    kernel, stride, padding, _, out_hw, extra = _window_args("avg_pool2d", xd, kernel_size, stride, padding,
+                                                             1, ceil_mode)
+    if divisor_override is not None:
+        if int(divisor_override) < 1:
+            raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
+        scale = xd.dtype.type(1 / int(divisor_override))
+    elif count_include_pad and not any(extra):
+        scale = xd.dtype.type(1 / (kernel[0] * kernel[1]))
+    else:
+        dh, dw = (_divisors(size, out, k, s, p, count_include_pad) for size, out, k, s, p in
+                  zip(xd.shape[2:], out_hw, kernel, stride, padding))
+        scale = (1 / np.outer(dh, dw)).astype(xd.dtype)
+    xp = _pad(xd, *padding, 0, extra)
     out = _fold(np.add, xp, kernel, stride, out_hw)
     out *= scale
     padded_shape, overlap = xp.shape, _overlap(kernel, stride)

@@ -25,7 +25,12 @@ class Tanh(Module):
 
 
 class ReLU(Module):
-    """max(0, x) elementwise."""
+    """max(0, x) elementwise. ``inplace`` is accepted for PyTorch code and changes
+    nothing: glassnet's ops always write a new array (the graph keeps the input)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.relu(x)
@@ -34,9 +39,9 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """x for x > 0, ``negative_slope``·x otherwise."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace  # inplace: as ReLU's
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -66,11 +71,13 @@ class RReLU(Module):
     """Randomized leaky ReLU: for x < 0 a slope drawn from U(lower, upper) per
     element while training, the mean slope (lower + upper)/2 in evaluation."""
 
-    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, generator: np.random.Generator | None = None):
+    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, inplace: bool = False,
+                 generator: np.random.Generator | None = None):
         super().__init__()
         if not 0 <= lower <= upper:
             raise ValueError(f"RReLU: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
         self.lower, self.upper, self.generator = lower, upper, generator
+        self.inplace = inplace  # as ReLU's
 
     def forward(self, x):
         return F.rrelu(x, self.lower, self.upper, training=self.training, generator=self.generator)

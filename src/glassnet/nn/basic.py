@@ -12,8 +12,9 @@ class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p``
     and scale the survivors by 1/(1 − p); in evaluation, the identity."""
 
-    def __init__(self, p: float = 0.5, generator: np.random.Generator | None = None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, generator: np.random.Generator | None = None):
         super().__init__()
+        self.inplace = inplace  # accepted for PyTorch code; the result is a new array either way
         if not 0 <= p < 1:
             raise ValueError(f"Dropout: probability p must be in [0, 1), got {p}")
         self.p, self.generator = p, generator

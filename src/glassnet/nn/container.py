@@ -1,19 +1,31 @@
-"""Containers of modules."""
+"""Containers of modules: Sequential, ModuleList, ModuleDict (as PyTorch's)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from .module import Module
 
 
+def _check_module(container: str, key, module) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"{container}: item {key!r} is a {type(module).__name__}, expected a Module")
+    return module
+
+
 class Sequential(Module):
-    """Apply the given modules in order: ``Sequential(Linear(784, 30), Sigmoid(), ...)``."""
+    """Apply the given modules in order: ``Sequential(Linear(784, 30), Sigmoid(), ...)``,
+    or named: ``Sequential(OrderedDict([("fc1", Linear(784, 30)), ("act", Sigmoid())]))``
+    (the names become the ``state_dict`` keys: ``fc1.weight``)."""
 
     def __init__(self, *modules: Module):
         super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, module in modules[0].items():
+                self.add_module(str(name), _check_module("Sequential", name, module))
+            return
         for i, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: item {i} is a {type(module).__name__}, expected a Module")
-            self.add_module(str(i), module)
+            self.add_module(str(i), _check_module("Sequential", i, module))
 
     def forward(self, x):
         for module in self._modules.values():
@@ -39,3 +51,110 @@ class Sequential(Module):
     def append(self, module: Module) -> "Sequential":
         self.add_module(str(len(self._modules)), module)
         return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters the parent sees (a plain Python list
+    would hide them): ``self.blocks = ModuleList([Block() for _ in range(4)])``,
+    then ``for block in self.blocks: x = block(x)``. Keys ``0``, ``1``, … in
+    ``state_dict``. It has no ``forward``: the parent decides the order."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    def _key(self, index: int) -> str:
+        n = len(self._modules)
+        if not -n <= index < n:
+            raise IndexError(f"ModuleList index {index} out of range for {n} modules")
+        return str(index % n)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return self._modules[self._key(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, self._key(index), _check_module("ModuleList", index, module))
+
+    def __delitem__(self, index: int) -> None:
+        modules = list(self._modules.values())
+        del modules[int(self._key(index))]
+        for key in list(self._modules):
+            delattr(self, key)
+        self.extend(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> "ModuleList":
+        self.add_module(str(len(self._modules)), _check_module("ModuleList", len(self._modules), module))
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self._modules.values())
+        modules.insert(index, _check_module("ModuleList", index, module))
+        for key in list(self._modules):
+            delattr(self, key)
+        self.extend(modules)
+
+
+class ModuleDict(Module):
+    """A dict of modules, by string key, whose parameters the parent sees:
+    ``self.heads = ModuleDict({"class": Linear(64, 10), "box": Linear(64, 4)})``.
+    Keys keep their insertion order; ``state_dict`` keys are ``<key>.weight``."""
+
+    def __init__(self, modules: Mapping | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r} (has: {', '.join(self._modules) or 'none'})")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys are strings, got {type(key).__name__} {key!r}")
+        self.add_module(key, _check_module("ModuleDict", key, module))
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # the KeyError that names the keys
+        delattr(self, key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        delattr(self, key)
+        return module
+
+    def update(self, modules) -> None:
+        items = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in items:
+            self[key] = module

@@ -18,6 +18,8 @@ class Embedding(Module):
     the initial table instead (copied); ``_freeze=True`` makes the table a
     constant (``weight.requires_grad = False``). Both follow PyTorch's
     constructor; ``from_pretrained`` is the public way to use them.
+    ``max_norm``: looked-up rows longer than it (in ``norm_type``-norm) are
+    rescaled to it in place before the lookup, as in PyTorch.
 
     The gradient of W is sparse in meaning: only rows that were looked up in the
     batch are non-zero (repeated ids add up). It is stored as a dense (V, d)
@@ -27,14 +29,14 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 _weight=None, _freeze: bool = False, dtype=None, generator: np.random.Generator | None = None):
+                 max_norm: float | None = None, norm_type: float = 2.0, _weight=None, _freeze: bool = False, dtype=None, generator: np.random.Generator | None = None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} is outside [0, {self.num_embeddings})")
             padding_idx %= self.num_embeddings
-        self.padding_idx = padding_idx
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         dtype = dtype or backend.default_dtype()
         if _weight is None:
             weight = get_generator(generator).standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype)
@@ -48,7 +50,8 @@ class Embedding(Module):
         self.weight = Parameter(weight, requires_grad=not _freeze)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None) -> "Embedding":
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0) -> "Embedding":
         """An Embedding holding a copy of ``embeddings`` (V, d) (its dtype, if
         floating); ``freeze=True`` makes the table a constant. The padding row
         keeps the given vector, as in PyTorch.
@@ -60,14 +63,16 @@ class Embedding(Module):
         if table.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: expected a (V, d) table, got shape {table.shape}")
         dtype = table.dtype if table.dtype.kind == "f" else None
-        module = cls(table.shape[0], table.shape[1], padding_idx=padding_idx, _freeze=freeze, dtype=dtype)
+        module = cls(table.shape[0], table.shape[1], padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                     _freeze=freeze, dtype=dtype)
         module.weight.data[...] = table
         return module
 
     def forward(self, indices):
-        return embedding(indices, self.weight, self.padding_idx)
+        return embedding(indices, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
         extra = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        extra += f", max_norm={self.max_norm}" if self.max_norm is not None else ""
         frozen = ", frozen" if not self.weight.requires_grad else ""
         return f"{self.num_embeddings}, {self.embedding_dim}{extra}{frozen}"

@@ -6,7 +6,10 @@ where the formula and its gradient are documented.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..functional import losses
+from ..tensor import Tensor
 from .module import Module
 
 
@@ -19,12 +22,27 @@ class _Loss(Module):
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
 
+    def _weights(self, **named) -> None:
+        """Keep class/element weights as buffers (in ``state_dict``, as PyTorch's), or None."""
+        for name, value in named.items():
+            if value is None:
+                setattr(self, name, None)
+            else:
+                self.register_buffer(name, np.array(value.data if isinstance(value, Tensor) else value))
+
 
 class QuadraticCost(_Loss):
     """The book's quadratic cost (1/N) Σ_x ½‖a − y‖² (see ``quadratic_cost``)."""
 
     def forward(self, a, y):
         return losses.quadratic_cost(a, y, self.reduction)
+
+
+class MSELoss(_Loss):
+    """Mean squared error over every element, as PyTorch's (see ``mse_loss``)."""
+
+    def forward(self, a, y):
+        return losses.mse_loss(a, y, self.reduction)
 
 
 class BCELoss(_Loss):
@@ -35,25 +53,43 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid + binary cross-entropy, fused and stable (see ``binary_cross_entropy_with_logits``)."""
+    """Sigmoid + binary cross-entropy, fused and stable, with PyTorch's ``weight``
+    and ``pos_weight`` (see ``binary_cross_entropy_with_logits``)."""
+
+    def __init__(self, reduction: str = "mean", *, weight=None, pos_weight=None):
+        super().__init__(reduction)
+        self._weights(weight=weight, pos_weight=pos_weight)
 
     def forward(self, z, y):
-        return losses.binary_cross_entropy_with_logits(z, y, self.reduction)
+        return losses.binary_cross_entropy_with_logits(z, y, self.reduction, self.weight, self.pos_weight)
 
 
 class CrossEntropyLoss(_Loss):
     """Softmax + log-likelihood on logits, with integer labels or probability
-    rows (see ``cross_entropy``)."""
+    rows, (N, C, d₁, …) scores, and PyTorch's ``weight``, ``ignore_index`` and
+    ``label_smoothing`` (see ``cross_entropy``)."""
+
+    def __init__(self, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
+                 label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        self._weights(weight=weight)
+        self.ignore_index, self.label_smoothing = int(ignore_index), float(label_smoothing)
 
     def forward(self, logits, target):
-        return losses.cross_entropy(logits, target, self.reduction)
+        return losses.cross_entropy(logits, target, self.reduction, self.weight, self.ignore_index,
+                                    self.label_smoothing)
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of integer labels given log-probabilities (see ``nll_loss``)."""
 
+    def __init__(self, reduction: str = "mean", *, weight=None, ignore_index: int = -100):
+        super().__init__(reduction)
+        self._weights(weight=weight)
+        self.ignore_index = int(ignore_index)
+
     def forward(self, log_probs, labels):
-        return losses.nll_loss(log_probs, labels, self.reduction)
+        return losses.nll_loss(log_probs, labels, self.reduction, self.weight, self.ignore_index)
 
 
 class SVMLoss(_Loss):

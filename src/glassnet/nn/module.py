@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, check_device
 
 
 class Parameter(Tensor):
@@ -27,6 +27,14 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as PyTorch: the keys the model has that the
+    state lacks, and the keys of the state that the model does not have."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 class ArrayShape(NamedTuple):
@@ -131,8 +139,7 @@ class Module:
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
-        elif was_buffer:  # assigning to a buffer (e.g. ``self.count += 1``) keeps it a buffer
-            self._buffers[name] = True
+        # (assigning to a buffer, e.g. ``self.count += 1``, keeps it a buffer: it stays in _buffers)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -140,10 +147,13 @@ class Module:
             registry.pop(name, None)
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, array: np.ndarray) -> None:
-        """Non-trainable state that belongs in ``state_dict`` (e.g. running mean)."""
+    def register_buffer(self, name: str, array: np.ndarray, persistent: bool = True) -> None:
+        """Non-trainable state (e.g. batch norm's running mean), in ``state_dict``
+        unless ``persistent=False`` (then it is derived state, such as a cached mask)."""
+        if isinstance(array, Tensor):
+            array = array.data
         object.__setattr__(self, name, array)
-        self._buffers[name] = True
+        self._buffers[name] = bool(persistent)
 
     def add_module(self, name: str, module: "Module") -> None:
         setattr(self, name, module)
@@ -183,10 +193,24 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
-    def named_buffers(self):
+    def named_buffers(self, persistent_only: bool = False):
         for module_name, module in self.named_modules():
-            for name in module._buffers:
-                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+            for name, persistent in module._buffers.items():
+                if persistent or not persistent_only:
+                    yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+
+    def buffers(self):
+        for _, value in self.named_buffers():
+            yield value
+
+    def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every submodule, children before parents, then
+        on this module (PyTorch's order); returns ``self``. E.g. an initializer:
+        ``model.apply(lambda m: init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)``."""
+        for child in self._modules.values():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def get_submodule(self, target: str) -> "Module":
         module = self
@@ -216,8 +240,17 @@ class Module:
             p.requires_grad = flag
         return self
 
-    def to(self, dtype) -> "Module":
-        """Cast every parameter and floating buffer to ``dtype`` in place."""
+    def to(self, *args, dtype=None, device=None) -> "Module":
+        """Cast every parameter and floating buffer to ``dtype`` in place;
+        ``model.to("cpu")`` is accepted (glassnet's only device) and changes nothing."""
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, f"{type(self).__name__}.to")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         for p in self.parameters():
             p.data = p.data.astype(dtype)
@@ -237,14 +270,15 @@ class Module:
 
     # --------------------------------------------------------- state dict
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Every parameter and buffer by dotted name (arrays, not copies)."""
+        """Every parameter and persistent buffer by dotted name (arrays, not copies)."""
         state = OrderedDict((name, p.data) for name, p in self.named_parameters())
-        for name, value in self.named_buffers():
+        for name, value in self.named_buffers(persistent_only=True):
             state[name] = np.asarray(value)
         return state
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy arrays from ``state`` into this module.
+    def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays from ``state`` into this module; return the
+        ``(missing_keys, unexpected_keys)`` pair, as PyTorch.
 
         Raises KeyError naming missing and unexpected keys (when ``strict``) and
         ValueError naming a key whose shape differs.
@@ -263,6 +297,7 @@ class Module:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(wrong))
         for key, value in values.items():
             own[key][...] = value
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ display
     def extra_repr(self) -> str:

@@ -1,4 +1,5 @@
-"""Batch normalization layers (per feature for (N, C[, L]), per channel for images)."""
+"""Batch normalization layers (per feature for (N, C[, L]), per channel for
+images), and layer normalization (per example, over its last axes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 from .. import backend
 from ..distributed import world as _world
 from ..distributed.sync_batch_norm import sync_batch_norm
+from ..functional.layer_norm import layer_norm
 from ..functional.normalization import batch_norm
 from .module import Module, Parameter
 
@@ -120,3 +122,25 @@ class SyncBatchNorm(_BatchNorm):
             if converted is not child:
                 setattr(module, name, converted)
         return module
+
+
+class LayerNorm(Module):
+    """Normalise each example over its last axes ``normalized_shape`` (an int or
+    a tuple), then scale by ``weight`` (ones) and shift by ``bias`` (zeros), both
+    of that shape, as PyTorch's: no running statistics, the same in training and
+    evaluation (see ``functional.layer_norm.layer_norm``)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 dtype=None):
+        super().__init__()
+        shape = (int(normalized_shape),) if np.ndim(normalized_shape) == 0 else tuple(int(n) for n in normalized_shape)
+        dtype = dtype or backend.default_dtype()
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        self.weight = Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x):
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -9,30 +9,63 @@ from .module import Module
 
 
 class _Pool2d(Module):
-    """Shared constructor of the windowed pools: kernel, stride (default: the kernel), padding."""
+    """Shared constructor of the windowed pools: kernel, stride (default: the kernel), padding, ceil_mode."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
         super().__init__()
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = pair(padding, "padding")
+        self.ceil_mode = bool(ceil_mode)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        extra = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return extra + (", ceil_mode=True" if self.ceil_mode else "")
+
+
+def _batched(pool, x):
+    """``pool`` on (N, C, H, W), or on an unbatched (C, H, W) input as a batch of one."""
+    if x.ndim != 3:
+        return pool(x)
+    out = pool(x.unsqueeze(0))
+    return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
 
 
 class MaxPool2d(_Pool2d):
-    """Max over kh×kw windows (stride < kernel gives overlapping pooling): (N, C, H, W) → (N, C, Ho, Wo)."""
+    """Max over kh×kw windows (stride < kernel gives overlapping pooling):
+    (N, C, H, W) or (C, H, W) → (N, C, Ho, Wo); with ``return_indices`` also the
+    flat index of each maximum in its (H, W) plane (see ``functional.max_pool2d``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.dilation, self.return_indices = pair(dilation, "dilation"), bool(return_indices)
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return _batched(lambda x: F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                                               self.ceil_mode, self.return_indices), x)
+
+    def extra_repr(self) -> str:
+        extra = super().extra_repr() + (f", dilation={self.dilation}" if self.dilation != (1, 1) else "")
+        return extra + (", return_indices=True" if self.return_indices else "")
 
 
 class AvgPool2d(_Pool2d):
-    """Mean over kh×kw windows, zero padding counted (PyTorch's default): (N, C, H, W) → (N, C, Ho, Wo)."""
+    """Mean over kh×kw windows: (N, C, H, W) or (C, H, W) → (N, C, Ho, Wo). Zero
+    padding counts in the divisor unless ``count_include_pad=False`` (see ``functional.avg_pool2d``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad, self.divisor_override = bool(count_include_pad), divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return _batched(lambda x: F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                               self.count_include_pad, self.divisor_override), x)
+
+    def extra_repr(self) -> str:
+        extra = super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
+        return extra + (f", divisor_override={self.divisor_override}" if self.divisor_override else "")
 
 
 class GlobalAvgPool2d(Module):
