@@ -21,7 +21,7 @@ import numpy as np
 from ..data import DataLoader
 from ..data.preprocessing import prepare, vocabulary
 from ..data.tasks import kind_of, load_task
-from ..data.text import SentenceDataset, tokenize
+from ..data.text import SentenceDataset, pad_collate, tokenize
 from ..functional.losses import COSTS
 from ..io import load, load_metadata
 from ..models.model_zoo import resolve_model_file
@@ -60,7 +60,7 @@ def outputs(model, raw, preprocessing: dict, batch_size: int = 500) -> np.ndarra
     if preprocessing["kind"] == "text":
         vocab = vocabulary(preprocessing)
         dataset = SentenceDataset([vocab.encode(tokenize(s)) for s in raw], np.zeros(len(raw), dtype=np.int64))
-        loader = DataLoader(dataset, batch_size)
+        loader = DataLoader(dataset, batch_size, collate_fn=pad_collate)
     else:
         loader = DataLoader((prepare(raw, preprocessing),), batch_size)
     with _evaluation_mode(model):

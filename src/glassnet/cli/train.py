@@ -51,7 +51,7 @@ from .. import random as grandom
 from ..data import DataLoader, train_val_split
 from ..data.preprocessing import ShiftThenStandardize, fit_preprocessing, prepare, scale, text_preprocessing, vocabulary
 from ..data.tasks import GENERATED, NAMES, kind_of, load_task
-from ..data.text import SentenceDataset, Vocabulary, load_word_vectors, tokenize
+from ..data.text import SentenceDataset, Vocabulary, load_word_vectors, pad_collate, tokenize
 from ..data.transforms import per_class_subset
 from ..distributed import from_environment, local_size
 from ..functional.losses import COSTS
@@ -283,7 +283,8 @@ def _loader(x, y, preprocessing: dict, options: dict, train: bool):
     if preprocessing["kind"] == "text":
         vocab = vocabulary(preprocessing)
         ids = [vocab.encode(tokenize(s)) for s in x]
-        return DataLoader(SentenceDataset(ids, y), batch_size, shuffle=train, generator=generator)
+        return DataLoader(SentenceDataset(ids, y), batch_size, shuffle=train, generator=generator,
+                          collate_fn=pad_collate)
     if train and options["augment"]:
         transform = ShiftThenStandardize(int(options["augment"]), preprocessing,
                                          np.random.default_rng([options["seed"], 2]))

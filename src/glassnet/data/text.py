@@ -276,9 +276,9 @@ def load_text_classification(source, encoding: str = "latin-1") -> tuple[np.ndar
 
 
 class SentenceDataset:
-    """Token-id sequences and their labels for a DataLoader: indexing with an
-    index array gives ``(ids, labels)``, the ids an (B, L) int64 array padded
-    (id 0) to the batch's longest sequence (at least 1)."""
+    """Token-id sequences and their labels, map-style: item i is
+    ``(ids (L_i,) int64, label)``. Batch them with
+    ``DataLoader(dataset, batch_size, collate_fn=pad_collate)``."""
 
     def __init__(self, sequences, labels):
         self.sequences = [np.asarray(s, dtype=np.int64) for s in sequences]
@@ -289,7 +289,13 @@ class SentenceDataset:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index):
-        index = np.arange(len(self))[index] if isinstance(index, slice) else np.asarray(index)
-        batch = [self.sequences[i] for i in index]
-        return pad_sequences(batch, length=max(1, max((len(s) for s in batch), default=1))), self.labels[index]
+    def __getitem__(self, i: int):
+        return self.sequences[i], self.labels[i]
+
+
+def pad_collate(examples) -> tuple[np.ndarray, np.ndarray]:
+    """``[(ids, label), ...]`` -> (ids (B, L) int64 padded with id 0 to the
+    batch's longest sequence (at least 1), labels (B,) int64)."""
+    sequences = [ids for ids, _ in examples]
+    length = max(1, max((len(ids) for ids in sequences), default=1))
+    return pad_sequences(sequences, length=length), np.asarray([label for _, label in examples], dtype=np.int64)
