@@ -180,3 +180,15 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_resumable_checkpoint(tmp_path, spiral
     _assert_same(checkpoint.model_state, model.state_dict())
     assert "resumable checkpoint written to" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is sigint_before  # the handler is put back
+
+
+def test_max_norm_rescales_only_the_rows_longer_than_the_limit():
+    from glassnet.train import MaxNorm
+    glassnet.seed(0)
+    model = nn.Sequential(nn.Linear(3, 2))
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32) * 50
+    y = np.arange(32) % 2
+    fit(model, (x, y), nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1.0), epochs=2,
+        callbacks=[MaxNorm("0.weight", 0.5)], verbose=False)
+    norms = np.linalg.norm(model[0].weight.data, axis=1)
+    assert np.all(norms <= 0.5 + 1e-6) and np.any(norms > 0.49)

@@ -283,3 +283,22 @@ def test_float32_losses_stay_float32(rng):
         s.grad = None
         loss.backward()
         assert s.grad.dtype == np.float32
+
+
+# ------------------------------------------------------ the book's costs by name
+def test_the_books_costs_equal_their_formulas_and_pass_gradcheck(rng):
+    z = rng.normal(size=(5, 4))
+    labels = np.array([0, 3, 1, 1, 2])
+    y = np.eye(4)[labels]
+    a = 1 / (1 + np.exp(-z))
+    expected_ce = -(y * np.log(a) + (1 - y) * np.log(1 - a)).sum(axis=1).mean()
+    expected_quadratic = 0.5 * ((a - y) ** 2).sum(axis=1).mean()
+    for target in (labels, y):  # integer labels or one-hot rows
+        assert_close(F.sigmoid_cross_entropy(Tensor(z), target).data, expected_ce, rtol=1e-12)
+        assert_close(F.sigmoid_quadratic_cost(Tensor(z), target).data, expected_quadratic, rtol=1e-12)
+    for cost in (F.sigmoid_cross_entropy, F.sigmoid_quadratic_cost):
+        report = gn.gradcheck(lambda t, cost=cost: cost(t, labels), [Tensor(z, requires_grad=True)])
+        assert report.max_rel_error < 1e-7, report
+    assert set(F.losses.COSTS) == {"cross-entropy", "sigmoid-cross-entropy", "quadratic", "svm"}
+    with pytest.raises(ValueError, match="labels must be in the range"):
+        F.sigmoid_cross_entropy(Tensor(z), np.array([0, 1, 2, 3, 4]))

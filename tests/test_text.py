@@ -6,8 +6,9 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import optim
-from glassnet.data.text import (Vocabulary, bucket_batches, clean_str, load_rt_polarity,
-                                load_word_vectors, pad_sequences, pretrain_skipgram, tokenize)
+from glassnet.data.text import (Vocabulary, bucket_batches, clean_str, load_rt_polarity, load_word_vectors,
+                                pad_sequences, tokenize)
+from glassnet.models.skipgram import pretrain_skipgram
 from glassnet.models.textcnn import TextCNN
 
 

@@ -16,6 +16,7 @@ from ..distributed import DistributedError
 from .validation import harden
 
 COMMANDS = ("train", "evaluate", "summary", "experiments")
+COMMANDS += ("predict", "zoo", "lr_find")  # lr_find registers as lr-find
 COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
 COMMANDS += ("export",)  # ONNX export (glassnet.onnx)
 

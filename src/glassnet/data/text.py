@@ -1,11 +1,12 @@
 """Text for the sentence CNN: tokenizing, a vocabulary, padding, the sentence
-polarity data, word vectors from a file, and word vectors glassnet trains itself.
+polarity data and word vectors from a file.
 
 The pipeline: ``tokenize`` each line (Kim's ``clean_str`` rules), build a
 ``Vocabulary`` from the training sentences, ``pad_sequences`` of
 ``vocab.encode(tokens)`` into an (N, L) integer array for ``Embedding``, and
 take initial vectors from ``load_word_vectors`` (GloVe / word2vec text files)
-or ``pretrain_skipgram`` (skip-gram with negative sampling, trained by glassnet).
+or :func:`glassnet.models.skipgram.pretrain_skipgram` (skip-gram with
+negative sampling, trained by glassnet).
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..functional.embedding import embedding
-from ..functional.losses import binary_cross_entropy_with_logits
-from ..nn.module import Parameter
 from ..random import get_generator
-from ..tensor import Tensor
 from .datasets import search_path
 
 RT_POLARITY_FILES = ("rt-polarity.neg", "rt-polarity.pos")
@@ -235,92 +232,77 @@ def load_word_vectors(path, vocab: Vocabulary, dtype=None, generator: np.random.
     return table.astype(dtype), found
 
 
-def _skipgram_pairs(corpus: np.ndarray, sentence_of: np.ndarray, window: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(center, context) id pairs within each sentence, with word2vec's reduced
-    window: each center looks b ~ U{1..window} words to each side."""
-    reach = rng.integers(1, window + 1, size=corpus.size)
-    centers, contexts = [], []
-    for offset in range(1, window + 1):
-        left, right = np.arange(corpus.size - offset), np.arange(offset, corpus.size)
-        same = sentence_of[left] == sentence_of[right]
-        for c, o in ((left, right), (right, left)):
-            keep = same & (reach[c] >= offset)
-            centers.append(corpus[c[keep]])
-            contexts.append(corpus[o[keep]])
-    return np.concatenate(centers), np.concatenate(contexts)
+POLARITY = ("negative", "positive")
 
 
-def pretrain_skipgram(sentences, vocab: Vocabulary, dim: int = 100, epochs: int = 5, window: int = 5,
-                      negatives: int = 5, generator: np.random.Generator | None = None, lr: float = 0.025,
-                      batch_size: int = 256, subsample: float = 1e-3,
-                      dtype=None) -> tuple[np.ndarray, list[float]]:
-    """Word vectors (V, dim) by skip-gram with negative sampling (Mikolov et
-    al. 2013), trained with glassnet's embedding op and autograd.
+def load_text_classification(source, encoding: str = "latin-1") -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Labelled sentences from a folder of ``.neg`` / ``.pos`` files (one
+    sentence per line, as rt-polarity) or from a CSV file with the columns
+    ``text,label`` (a header row naming them is optional).
 
-    For a center word c and a context word o (within the window) with K
-    negative words n_k drawn from the unigram distribution raised to 3/4,
-
-        ℓ = −ln σ(u_o·v_c) − Σ_k ln σ(−u_{n_k}·v_c),
-
-    with input vectors v (the result) and output vectors u. Each mini-batch
-    gathers the rows it touches into two small parameter tables, glassnet
-    computes the summed loss and its gradient with respect to those rows, and
-    plain SGD updates only those rows of the full tables (the sparse update of
-    word2vec: the cost of a step does not grow with V). ``lr`` is word2vec's
-    per-pair rate, decayed linearly towards 0. Frequent words are dropped per
-    epoch with probability 1 − (√(f/t) + 1)·t/f (f = relative frequency,
-    t = ``subsample``). ``sentences`` are token lists; ``<pad>`` and ``<unk>``
-    are not trained (the ``<pad>`` row is returned as zero).
-
-    Returns (vectors, losses): the input vectors (V, dim) and the mean loss per
-    (center, context) pair of each epoch.
+    Returns (sentences, labels, classes): an object array of N strings, int64
+    labels (N,) and the class names. Polarity folders give 0 = negative,
+    1 = positive; a CSV's labels are its integers 0…K−1 (names "0"…), or else
+    its distinct label strings in sorted order.
     """
-    rng = get_generator(generator)
-    dtype = dtype or backend.default_dtype()
-    ids = [np.asarray(vocab.encode(s), dtype=np.int64) for s in sentences]
-    corpus = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-    sentence_of = np.repeat(np.arange(len(ids)), [len(s) for s in ids])
-    known = corpus > vocab.unk_index
-    corpus, sentence_of = corpus[known], sentence_of[known]
-    if corpus.size < 2:
-        raise ValueError("pretrain_skipgram: the sentences hold fewer than 2 known tokens")
-    counts = np.bincount(corpus, minlength=len(vocab)).astype(np.float64)
-    noise_cdf = np.cumsum(counts ** 0.75)
-    noise_cdf /= noise_cdf[-1]
-    frequency = counts / counts.sum()
-    keep_prob = np.minimum(1.0, (np.sqrt(frequency / subsample) + 1) * subsample / np.maximum(frequency, 1e-12))
+    import csv
 
-    v_table = rng.uniform(-0.5 / dim, 0.5 / dim, (len(vocab), dim)).astype(dtype)
-    u_table = np.zeros((len(vocab), dim), dtype=dtype)
-    labels = np.zeros((1, 1 + negatives), dtype=dtype)
-    labels[0, 0] = 1
-    total_steps, step = None, 0  # pairs are drawn per epoch; the first epoch's count sets the decay
-    losses = []
-    for _ in range(epochs):
-        kept = rng.random(corpus.size) < keep_prob[corpus]
-        centers, contexts = _skipgram_pairs(corpus[kept], sentence_of[kept], window, rng)
-        order = rng.permutation(centers.size)
-        if total_steps is None:
-            total_steps = epochs * max(1, -(-centers.size // batch_size))
-        total = 0.0
-        for start in range(0, centers.size, batch_size):
-            batch = order[start:start + batch_size]
-            noise = np.searchsorted(noise_cdf, rng.random((batch.size, negatives)), side="right")
-            targets = np.concatenate([contexts[batch, None], noise], axis=1)            # (B, 1+K)
-            c_rows, c_local = np.unique(centers[batch], return_inverse=True)
-            t_rows, t_local = np.unique(targets, return_inverse=True)
-            v_part, u_part = Parameter(v_table[c_rows]), Parameter(u_table[t_rows])
-            v = embedding(c_local, v_part).reshape(batch.size, 1, dim)
-            scores = (embedding(t_local.reshape(targets.shape), u_part) * v).sum(axis=2)   # (B, 1+K)
-            loss = binary_cross_entropy_with_logits(scores, Tensor(np.broadcast_to(labels, scores.shape)),
-                                                    reduction="sum")
-            loss.backward()
-            rate = lr * max(1e-4, 1 - step / total_steps)
-            v_table[c_rows] -= rate * v_part.grad
-            u_table[t_rows] -= rate * u_part.grad
-            step += 1
-            total += loss.item()
-        losses.append(total / max(1, centers.size))
-    v_table[vocab.pad_index] = 0
-    return v_table, losses
+    source = Path(source)
+    if source.is_dir():
+        files = sorted(source.glob("*.neg")) + sorted(source.glob("*.pos"))
+        if not files:
+            raise ValueError(f"{source}: expected .neg and .pos files (one sentence per line), found none")
+        sentences, labels = [], []
+        for path in files:
+            # split on "\n" only: str.splitlines would also split at Latin-1's \x85 (NEL) inside a snippet
+            lines = [line.strip() for line in path.read_text(encoding=encoding).split("\n")]
+            lines = [line for line in lines if line]
+            sentences += lines
+            labels += [int(path.suffix == ".pos")] * len(lines)
+        return np.asarray(sentences, dtype=object), np.asarray(labels, dtype=np.int64), POLARITY
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no such folder of .neg/.pos files or CSV file")
+    with open(source, newline="", encoding="utf-8", errors="replace") as f:
+        rows = [row for row in csv.reader(f) if row]
+    if rows and [c.strip().lower() for c in rows[0]] == ["text", "label"]:
+        rows = rows[1:]
+    bad = next((i for i, row in enumerate(rows) if len(row) != 2), None)
+    if bad is not None or not rows:
+        raise ValueError(f"{source}: expected a CSV of text,label rows"
+                         + (f"; row {bad + 1} has {len(rows[bad])} fields" if bad is not None else ", found none"))
+    texts, names = [r[0] for r in rows], [r[1].strip() for r in rows]
+    if all(n.lstrip("-").isdigit() for n in names):
+        labels = np.asarray([int(n) for n in names], dtype=np.int64)
+        if labels.min() < 0:
+            raise ValueError(f"{source}: integer labels must be 0 or more, got {labels.min()}")
+        classes = tuple(str(c) for c in range(int(labels.max()) + 1))
+    else:
+        classes = tuple(sorted(set(names)))
+        labels = np.asarray([classes.index(n) for n in names], dtype=np.int64)
+    return np.asarray(texts, dtype=object), labels, classes
+
+
+class SentenceDataset:
+    """Token-id sequences and their labels, map-style: item i is
+    ``(ids (L_i,) int64, label)``. Batch them with
+    ``DataLoader(dataset, batch_size, collate_fn=pad_collate)``."""
+
+    def __init__(self, sequences, labels):
+        self.sequences = [np.asarray(s, dtype=np.int64) for s in sequences]
+        self.labels = np.asarray(labels, dtype=np.int64)
+        if len(self.sequences) != len(self.labels):
+            raise ValueError(f"SentenceDataset: {len(self.sequences)} sequences but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return self.sequences[i], self.labels[i]
+
+
+def pad_collate(examples) -> tuple[np.ndarray, np.ndarray]:
+    """``[(ids, label), ...]`` -> (ids (B, L) int64 padded with id 0 to the
+    batch's longest sequence (at least 1), labels (B,) int64)."""
+    sequences = [ids for ids, _ in examples]
+    length = max(1, max((len(ids) for ids in sequences), default=1))
+    return pad_sequences(sequences, length=length), np.asarray([label for _, label in examples], dtype=np.int64)

@@ -287,3 +287,27 @@ class Compose:
 
     def __repr__(self) -> str:
         return f"Compose({self.transforms!r})"
+
+
+def stratified_split(labels, fraction: float, generator=None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (kept, held_out), each sorted: ``round(fraction·n_c)`` of each
+    class c held out at random (draws from ``generator``)."""
+    labels = np.asarray(labels)
+    rng = get_generator(generator)
+    held = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    held = np.sort(np.concatenate([h[:int(round(fraction * h.size))] for h in held]))
+    return np.setdiff1d(np.arange(labels.size), held), held
+
+
+def per_class_subset(labels, count: int, generator=None) -> np.ndarray:
+    """Sorted indices of ``count`` examples of each class, drawn at random;
+    an error names a class that has fewer."""
+    labels = np.asarray(labels)
+    rng = get_generator(generator)
+    chosen = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        if members.size < count:
+            raise ValueError(f"per_class_subset: class {c} has {members.size} examples, fewer than {count}")
+        chosen.append(rng.permutation(members)[:count])
+    return np.sort(np.concatenate(chosen))

@@ -6,7 +6,8 @@
 from .activations import dropout, leaky_relu, log_softmax, prelu, relu, rrelu, sigmoid, softmax, tanh
 from .linear import linear
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_penalty, l2_penalty,
-                     mse_loss, multi_margin_loss, nll_loss, quadratic_cost, svm_loss)
+                     mse_loss, multi_margin_loss, nll_loss, quadratic_cost, sigmoid_cross_entropy,
+                     sigmoid_quadratic_cost, svm_loss)
 from .normalization import batch_norm
 from .layer_norm import layer_norm
 from .conv import conv2d, dropout2d

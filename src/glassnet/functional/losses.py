@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .activations import _sigmoid, log_softmax_array
+from .activations import _sigmoid, log_softmax_array, sigmoid
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -420,3 +420,46 @@ def l2_penalty(params) -> Tensor:
     biases: pass e.g. ``[p for name, p in model.named_parameters() if name.endswith("weight")]``.
     """
     return _penalty("l2_penalty", params, lambda w: np.vdot(w, w), lambda w: 2 * w)
+
+
+# ------------------------------------------------ the book's costs, by name
+def _one_hot_targets(op: str, z: Tensor, y) -> np.ndarray:
+    """(N, C) float targets of ``z``'s dtype from integer labels (N,) or one-hot rows (N, C)."""
+    y = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if y.ndim == 2:
+        return y.astype(z.data.dtype, copy=False)
+    labels = _labels(op, y, z.shape[0], z.shape[1])
+    target = np.zeros(z.shape, dtype=z.data.dtype)
+    target[np.arange(len(labels)), labels] = 1
+    return target
+
+
+def sigmoid_cross_entropy(z: Tensor, y) -> Tensor:
+    """The book's ``CrossEntropyCost`` on sigmoid outputs a = σ(z), summed over
+    the C outputs and averaged over the N examples:
+
+        C = (1/N) Σ_x Σ_j −[y_j ln a_j + (1 − y_j) ln(1 − a_j)].
+
+    z: logits (N, C); y: integer labels (N,) or one-hot rows (N, C).
+    Gradient: dC/dz = (σ(z) − y)/N (no σ′: the cost's reason to exist).
+    """
+    target = _one_hot_targets("sigmoid_cross_entropy", z, y)
+    return binary_cross_entropy_with_logits(z, target, "sum") * (1.0 / len(target))
+
+
+def sigmoid_quadratic_cost(z: Tensor, y) -> Tensor:
+    """The book's ``QuadraticCost`` on sigmoid outputs: (1/N) Σ_x ½‖σ(z) − y‖².
+
+    z: logits (N, C); y: integer labels (N,) or one-hot rows (N, C).
+    Gradient: dC/dz = (σ(z) − y)·σ′(z)/N, which vanishes when σ saturates.
+    """
+    return quadratic_cost(sigmoid(z), _one_hot_targets("sigmoid_quadratic_cost", z, y))
+
+
+#: The costs by the names ``glassnet train --cost`` takes: ``COSTS[name](logits, labels)``.
+COSTS = {
+    "cross-entropy": cross_entropy,  # softmax + log-likelihood
+    "sigmoid-cross-entropy": sigmoid_cross_entropy,
+    "quadratic": sigmoid_quadratic_cost,
+    "svm": svm_loss,
+}

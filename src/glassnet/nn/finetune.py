@@ -19,6 +19,23 @@ def _matches(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
+def layer_names(model: Module) -> list[str]:
+    """The model's layers in order, as prefixes for :func:`freeze`: its direct
+    children that hold parameters, where a child whose own children are
+    containers (a ResNet's ``stages``) counts as those children
+    (``["stem", "stages.0", "stages.1", "stages.2", "fc"]``)."""
+    names = []
+    for name, child in model._modules.items():
+        if not any(True for _ in child.parameters()):
+            continue
+        grandchildren = [(n, c) for n, c in child._modules.items() if any(True for _ in c.parameters())]
+        if grandchildren and all(c._modules for _, c in grandchildren) and not child._parameters:
+            names += [f"{name}.{n}" for n, _ in grandchildren]
+        else:
+            names.append(name)
+    return names
+
+
 def _select(model: Module, names, what: str) -> list:
     """(name, parameter) pairs under any of the prefixes ``names``; an error names
     each prefix that matched nothing."""

@@ -312,3 +312,19 @@ class ModelCheckpoint(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         self._monitor.load_state_dict(state)
+
+
+class MaxNorm(Callback):
+    """Kim's (2014) constraint, after every optimizer step: each row w of the
+    parameter ``name`` (one output unit's weights, e.g. ``"fc.weight"``) longer
+    than ``limit`` is rescaled to ‖w‖₂ = ``limit``."""
+
+    def __init__(self, name: str = "fc.weight", limit: float = 3.0):
+        if not limit > 0:
+            raise ValueError(f"MaxNorm: limit must be > 0, got {limit!r}")
+        self.name, self.limit = name, float(limit)
+
+    def on_batch_end(self, trainer, logs: dict) -> None:
+        weight = dict(trainer.model.named_parameters())[self.name].data
+        norms = np.linalg.norm(weight, axis=1, keepdims=True)
+        weight *= np.minimum(1.0, self.limit / np.maximum(norms, 1e-12)).astype(weight.dtype)
