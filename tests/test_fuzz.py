@@ -169,11 +169,11 @@ VALUES = st.none().filter(lambda _: False) | st.booleans() | st.integers(-5, 10*
 @FUZZ
 @given(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=6))
 def test_toml_config_reader_on_random_values(tmp_path, options):
-    from glassnet.cli.train import _read_config
+    from glassnet.cli.train import read_config
     path = tmp_path / "run.toml"
     path.write_text("".join(f"{k} = {_toml_value(v)}\n" for k, v in options.items()))
     try:
-        _read_config(path)
+        read_config(path)
     except ValueError:
         pass
 
@@ -181,11 +181,11 @@ def test_toml_config_reader_on_random_values(tmp_path, options):
 @FUZZ
 @given(st.binary(max_size=200))
 def test_toml_config_reader_on_random_bytes(tmp_path, data):
-    from glassnet.cli.train import _read_config
+    from glassnet.cli.train import read_config
     path = tmp_path / "run.toml"
     path.write_bytes(data)
     try:
-        _read_config(path)
+        read_config(path)
     except ValueError:
         pass
 

@@ -41,8 +41,7 @@ def test_the_command_line_refuses_bad_values(capsys, option, value, message):
     ('lr = "abc"', "lr: expected a positive number, got 'abc'"),
     ("arch = 784", "arch: expected layer sizes as a string such as '784-100-10', got 784"),
     ('optimizer = "foo"', "optimizer: expected one of sgd, momentum"),
-    ('dataset = "evil"', "dataset: expected one of fashion-mnist, mnist"),
-    ('schedule = "foo"', "schedule: expected one of none, cosine, plateau, halving, got 'foo'"),
+    ('schedule = "foo"', "schedule: expected one of none, cosine, onecycle, plateau, halving, got 'foo'"),
     ("batch-norm = 1", "batch-norm: expected true or false, got 1"),
     ("limit = 0", "limit: expected a positive integer, got 0"),
     ("threads = -1", "threads: expected a positive number of threads or 'auto', got '-1'"),
@@ -58,12 +57,22 @@ def test_a_toml_config_is_validated_as_the_command_line(tmp_path, capsys, line, 
     assert not (tmp_path / "out").exists()  # refused before anything ran
 
 
+def test_an_unknown_dataset_in_a_config_is_one_line_naming_it(tmp_path, capsys):
+    """--dataset also takes a folder or a CSV file, so a name that is neither is refused when the data is looked up."""
+    config = tmp_path / "run.toml"
+    config.write_text('dataset = "evil"\n')
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("glassnet train: error: unknown dataset 'evil': expected one of "
+                                               "fashion-mnist, mnist"), err
+
+
 def test_toml_values_the_command_line_would_accept_are_accepted(tmp_path):
-    from glassnet.cli.train import _read_config
+    from glassnet.cli.train import read_config
     config = tmp_path / "run.toml"
     config.write_text('epochs = "3"\nlr = 0.5\nbatch_size = 16\nthreads = "auto"\nbatch-norm = false\n'
                       'dataset = "spiral"\narch = "2-8-3"\n')
-    assert _read_config(config) == {"epochs": 3, "lr": 0.5, "batch-size": 16, "threads": "auto",
+    assert read_config(config) == {"epochs": 3, "lr": 0.5, "batch-size": 16, "threads": "auto",
                                     "batch-norm": False, "dataset": "spiral", "arch": "2-8-3"}
 
 
