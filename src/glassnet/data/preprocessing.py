@@ -80,6 +80,14 @@ class ShiftThenStandardize:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (self.shift(x) - self.mean) / self.std
 
+    def rng_state(self) -> dict:
+        """Its RandomShift's generator state (the rng_state protocol), so a checkpoint resumes the shifts."""
+        return {f"shift.{key}": value for key, value in self.shift.rng_state().items()}
+
+    def load_rng_state(self, state: dict) -> None:
+        self.shift.load_rng_state({key[len("shift."):]: value for key, value in state.items()
+                                   if key.startswith("shift.")})
+
 
 def _square(n: int) -> tuple[int, int]:
     side = round(n ** 0.5)
