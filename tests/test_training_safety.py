@@ -141,6 +141,13 @@ def test_training_refuses_to_start_from_non_finite_weights():
         fit(model, DATA, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), 1, verbose=False)
 
 
+@pytest.fixture
+def one_blas_thread(monkeypatch):
+    """fit runs its work with one BLAS thread (as if set_num_threads(1) had been called), whatever
+    the machine's load, so the recorded count is known."""
+    monkeypatch.setenv("GLASSNET_NUM_THREADS", "1")
+
+
 def _checkpoint_of_one_epoch(tmp_path):
     glassnet.seed(0)
     model = mlp("2-8-3", batch_norm=False, dropout=0)
@@ -149,7 +156,7 @@ def _checkpoint_of_one_epoch(tmp_path):
     checkpoint = load_checkpoint(tmp_path / "checkpoint.safetensors")
     run = checkpoint.state["run"]
     assert (run["batch_size"], run["examples"], len(run["data_sha256"])) == (16, 120, 64)
-    assert run["blas_threads"] == glassnet.get_num_threads()
+    assert run["blas_threads"] == 1  # what fit ran with (one_blas_thread)
     return checkpoint
 
 
@@ -159,13 +166,13 @@ def _resume(checkpoint, data=DATA, batch_size=16):
                seed=1, resume=checkpoint, verbose=False)
 
 
-def test_resuming_with_another_batch_size_is_refused(tmp_path):
+def test_resuming_with_another_batch_size_is_refused(tmp_path, one_blas_thread):
     checkpoint = _checkpoint_of_one_epoch(tmp_path)
     with pytest.raises(ValueError, match="was trained with batch size 16, this run has 32"):
         _resume(checkpoint, batch_size=32)
 
 
-def test_resuming_on_other_training_data_is_refused(tmp_path):
+def test_resuming_on_other_training_data_is_refused(tmp_path, one_blas_thread):
     checkpoint = _checkpoint_of_one_epoch(tmp_path)
     x, y = DATA
     other = (x[::-1].copy(), y[::-1].copy())  # same size, other order: another data set for the position
@@ -176,7 +183,7 @@ def test_resuming_on_other_training_data_is_refused(tmp_path):
     assert len(_resume(checkpoint)) == 2  # the same data resumes
 
 
-def test_resuming_at_another_blas_thread_count_says_it_is_not_bit_for_bit(tmp_path):
+def test_resuming_at_another_blas_thread_count_says_it_is_not_bit_for_bit(tmp_path, one_blas_thread):
     checkpoint = _checkpoint_of_one_epoch(tmp_path)
     checkpoint.state["run"]["blas_threads"] += 1
     with pytest.warns(UserWarning, match="BLAS threads, this run has .* not bit for bit"):

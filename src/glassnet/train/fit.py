@@ -601,8 +601,8 @@ def fit(model, train_data, loss, optimizer, epochs: int, validation_data=None, c
         distributed = DataParallel()
     trainer = Trainer(model, loader, loss, optimizer, epochs, val_loader, callbacks, scheduler, l1, l2,
                       penalty, accuracy, verbose, metadata, distributed or None)
-    if resume is not None:
-        trainer.load_checkpoint(resume if isinstance(resume, Checkpoint) else load_checkpoint(resume))
     backend.tune_allocator_once()
     with backend.threads():  # the BLAS threads of this run, put back afterwards
+        if resume is not None:  # inside: the resume check compares the thread count this run uses
+            trainer.load_checkpoint(resume if isinstance(resume, Checkpoint) else load_checkpoint(resume))
         return trainer.run()
