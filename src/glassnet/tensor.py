@@ -482,6 +482,65 @@ class Tensor:
     def __rmatmul__(self, other):
         return self._coerce(other) @ self
 
+    # ------------------------------------------------------- in-place updates
+    # PyTorch's ``p -= lr * p.grad`` (under no_grad), ``x += 1``, ``p.add_(g, alpha=-lr)``, ``x.zero_()``:
+    # the values change in place (views see it) and the version counter moves, so a graph
+    # that saved the old values refuses to run backward instead of giving a wrong gradient.
+    def _in_place(self, op: str, write, other=None) -> "Tensor":
+        """Run ``write(self.data)``, which changes the values in place, and count the change."""
+        other_needs_grad = isinstance(other, Tensor) and other.requires_grad
+        if _grad_enabled and (self.requires_grad or other_needs_grad):
+            what = "a tensor that requires grad" if self.requires_grad else "a tensor, with a value that requires grad,"
+            raise RuntimeError(
+                f"in-place {op} on {what} while the graph is recorded: wrap parameter updates in "
+                f"`with glassnet.no_grad():` (as PyTorch requires for leaves), or write `x = x {_SYMBOL.get(op, op)} y` "
+                f"to record the op (glassnet's graph links tensors, so it cannot rewire a changed one)")
+        write(self._data)
+        self._bump_version()
+        return self
+
+    def _ufunc_(self, ufunc, other, op: str) -> "Tensor":
+        return self._in_place(op, lambda a: ufunc(a, _raw(other), out=a, casting="same_kind"), other)
+
+    def __iadd__(self, other):
+        return self._ufunc_(np.add, other, "add")
+
+    def __isub__(self, other):
+        return self._ufunc_(np.subtract, other, "sub")
+
+    def __imul__(self, other):
+        return self._ufunc_(np.multiply, other, "mul")
+
+    def __itruediv__(self, other):
+        return self._ufunc_(np.true_divide, other, "div")
+
+    def add_(self, other, alpha=1):
+        """self ← self + alpha·other, in place."""
+        return self._ufunc_(np.add, other if alpha == 1 else _raw(other) * alpha, "add")
+
+    def sub_(self, other, alpha=1):
+        """self ← self − alpha·other, in place."""
+        return self._ufunc_(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub")
+
+    def mul_(self, other):
+        return self._ufunc_(np.multiply, other, "mul")
+
+    def div_(self, other):
+        return self._ufunc_(np.true_divide, other, "div")
+
+    def copy_(self, source):
+        """self ← source (broadcast to self's shape, cast to its dtype), in place."""
+        return self._in_place("copy", lambda a: np.copyto(a, _raw(source), casting="unsafe"), source)
+
+    def fill_(self, value):
+        return self.copy_(value)
+
+    def zero_(self):
+        return self.copy_(0)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
+        return self._in_place("clamp", lambda a: np.clip(a, min, max, out=a))
+
     # ----------------------------------------------------------- comparisons
     # Comparisons give boolean tensors outside the graph.
     def __lt__(self, other):
@@ -654,6 +713,8 @@ class Tensor:
         return Tensor._from_op(np.asarray(self._data[index]), (self,), backward, "getitem",
                                reads_inputs=False, reads_output=False, view=True)
 
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What ``x.max(dim=d)`` / ``x.min(dim=d)`` return, as PyTorch: the values and their indices."
