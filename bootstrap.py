@@ -116,12 +116,9 @@ def test(args: list[str]) -> int:
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()
-<<<<<<< HEAD
+    ensure_browser()
     os.environ.setdefault("GLASSNET_SHARED_DATA", str(SHARED_DATA))
     say(f"shared test data: {os.environ['GLASSNET_SHARED_DATA']}")
-=======
-    ensure_browser()
->>>>>>> 09081f3e936183eda5a66897cfc7cedd339318c5
     return run(PYTHON, "-m", "pytest", "-q", *(args or ["-n", "2", "tests"]), check=False)
 
 

@@ -20,6 +20,7 @@ except _metadata.PackageNotFoundError:  # run from a source tree that was never 
 __all__ = [
     "Tensor", "cat", "default_dtype", "enable_grad", "float32", "float64", "functional", "get_num_threads",
     "gradcheck", "init", "int64", "is_grad_enabled", "load", "nn", "no_grad", "ones", "optim", "randn",
-    "save", "seed", "set_default_dtype", "set_num_threads", "stack", "tensor", "where", "zeros",
+    "save", "seed", "set_default_dtype", "set_num_threads", "stack", "tensor", "threads", "tune_allocator",
+    "tune_allocator_once", "where", "zeros",
     "__version__",
 ]

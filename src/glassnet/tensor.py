@@ -112,12 +112,15 @@ class Tensor:
     __slots__ = ("_data", "grad", "requires_grad", "_parents", "_backward", "_op", "_version_counter",
                  "_input_versions", "_output_version", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor
-    data: np.ndarray
+    _data: np.ndarray
     grad: np.ndarray | None
     requires_grad: bool
     _parents: tuple
     _backward: Any
     _op: str
+    _version_counter: list
+    _input_versions: list | None
+    _output_version: int | None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):

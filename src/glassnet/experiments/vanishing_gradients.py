@@ -91,16 +91,16 @@ def _plot(result, out_dir):
     fig, axes = figure(1, len(NETS), width=3.8)
     for ax, net in zip(axes[0], NETS):
         steps = None
-        for l in range(4):
-            table = curves[f"speed of hidden layer {l + 1}"]
+        for layer in range(4):
+            table = curves[f"speed of hidden layer {layer + 1}"]
             if net in table:
                 n = len(table[net]["mean"])
                 steps = np.arange(n) * (result["setup"]["record_every"] if net != MINI_BATCH else 1)
-                band(ax, table, net, x=steps, label=f"hidden layer {l + 1}")
+                band(ax, table, net, x=steps, label=f"hidden layer {layer + 1}")
         if net == SIGMOID:
-            for l in range(4):
-                ax.plot([0], [result["book"][f"speed of hidden layer {l + 1} at init"][SIGMOID]], "x",
-                        color=f"C{l}", ms=9, mew=2)
+            for layer in range(4):
+                ax.plot([0], [result["book"][f"speed of hidden layer {layer + 1} at init"][SIGMOID]], "x",
+                        color=f"C{layer}", ms=9, mew=2)
         ax.set(yscale="log", title=net, ylabel="‖∂C/∂b‖ (mean, 95% CI band)",
                xlabel="epoch (mini-batches of 10)" if net == MINI_BATCH else "full-batch step (× = the book at init)")
         ax.legend(fontsize=7)
@@ -127,7 +127,7 @@ def _plot(result, out_dir):
     deviations=_deviations,
     book={INIT_RATIO: {SIGMOID: BOOK_SPEEDS[0] / BOOK_SPEEDS[3]},
           ADJACENT: {SIGMOID: max(a / b for a, b in zip(BOOK_SPEEDS, BOOK_SPEEDS[1:]))},
-          **{f"speed of hidden layer {l + 1} at init": {SIGMOID: v} for l, v in enumerate(BOOK_SPEEDS)}},
+          **{f"speed of hidden layer {layer + 1} at init": {SIGMOID: v} for layer, v in enumerate(BOOK_SPEEDS)}},
     plot=_plot,
 )
 def trial(config, seed, condition):
@@ -150,6 +150,6 @@ def trial(config, seed, condition):
     ratios = speeds[:, 0] / speeds[:, -1]
     metrics = {INIT_RATIO: ratios[0], PER_EXAMPLE: per_example[0] / per_example[-1], ADJACENT: float(np.max(speeds[0, :-1] / speeds[0, 1:])),
                TRAIN_RATIO: float(np.exp(np.mean(np.log(ratios[1:])))),
-               **{f"speed of hidden layer {l + 1} at init": speeds[0, l] for l in range(speeds.shape[1])}}
-    curves = {f"speed of hidden layer {l + 1}": speeds[:, l] for l in range(speeds.shape[1])}
+               **{f"speed of hidden layer {layer + 1} at init": speeds[0, layer] for layer in range(speeds.shape[1])}}
+    curves = {f"speed of hidden layer {layer + 1}": speeds[:, layer] for layer in range(speeds.shape[1])}
     return metrics, curves

@@ -24,6 +24,7 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy",
     "depthwise_conv2d", "dropout", "dropout2d", "embedding", "global_avg_pool2d", "grouped_conv2d",
     "l1_penalty", "l2_penalty", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss",
-    "multi_margin_loss", "nll_loss", "pad", "prelu", "quadratic_cost", "relu", "rrelu", "sigmoid", "softmax",
+    "multi_margin_loss", "nll_loss", "pad", "prelu", "quadratic_cost", "relu", "rrelu", "sigmoid", "sigmoid_cross_entropy",
+    "sigmoid_quadratic_cost", "softmax",
     "spatial_pyramid_pool2d", "svm_loss", "tanh",
 ]

@@ -7,7 +7,7 @@ from .serialization import (ModelFileError, NotSafetensorsError, atomic_write_by
                             load_state_dict, save)
 
 __all__ = [
-    "ArchitectureError", "Checkpoint", "NotSafetensorsError", "atomic_write_bytes", "atomic_write_text",
+    "ArchitectureError", "Checkpoint", "ModelFileError", "NotSafetensorsError", "atomic_write_bytes", "atomic_write_text",
     "from_config", "load", "load_checkpoint", "load_metadata", "load_state_dict", "save", "save_checkpoint",
     "to_config",
 ]

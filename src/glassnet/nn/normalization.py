@@ -60,8 +60,10 @@ class _BatchNorm(Module):
         use_batch_stats = self.training or not self.track_running_stats
         momentum = 0.0
         if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1  # in place: a 0-d array
-            momentum = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+            tracked = self.num_batches_tracked
+            assert tracked is not None  # registered when track_running_stats
+            tracked += 1  # in place: a 0-d array
+            momentum = 1 / int(tracked) if self.momentum is None else self.momentum
         return self._normalize(x, use_batch_stats, momentum, relu)
 
     def _normalize(self, x, use_batch_stats: bool, momentum: float, relu: bool = False):
