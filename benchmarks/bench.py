@@ -8,8 +8,10 @@ Each run trains one workload for one epoch over the 60,000 training images
 (``benchmarks/worker.py``), so that its peak memory is its own. The contenders
 alternate, A B A B, after one uncounted warm-up run of each; each gets ``--runs``
 counted runs (default 3). ``classic-b10`` compares ``glassnet.classic.network2``
-with the book's per-example loop (``benchmarks/reference/book_network2.py``)
-instead of PyTorch, and checks that both end with the same weights.
+with the book's per-example loop (``benchmarks/reference/book_network2.py``), and
+``classic1-b10`` chapter 1's ``glassnet.classic.network`` with our per-example
+implementation (``benchmarks/reference/per_example_network.py``), instead of
+PyTorch, and checks that both end with the same weights.
 
 The table gives images/s (median, min–max), the ratio glassnet time / other
 time (medians; below 1 means glassnet is faster), the GFLOP/s glassnet's
@@ -49,8 +51,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from worker import WORKLOADS  # noqa: E402
 
-DEFAULT_WORKLOADS = ["mlp-book-b10", "classic-b10", "mlp-relu-b128", "cnn-book-b64", "resnet-small-b64",
-                     "textcnn-b50"]
+DEFAULT_WORKLOADS = ["mlp-book-b10", "classic-b10", "classic1-b10", "mlp-relu-b128", "cnn-book-b64",
+                     "network3-b10", "resnet-small-b64", "textcnn-b50"]
 PEAK_SIZE = 2048
 
 
@@ -81,7 +83,7 @@ def worker_environment() -> dict:
 
 
 def contenders(workload: str, have_torch: bool) -> list:
-    if workload == "classic-b10":
+    if WORKLOADS[workload].get("other") == "reference":
         return ["glassnet", "reference"]
     return ["glassnet", "torch"] if have_torch else ["glassnet"]
 
@@ -92,7 +94,7 @@ def bench_workload(workload: str, images: int, runs: int, warmup: bool, threads,
     runs_of = {name: [] for name in names}
     agreement = None
     with tempfile.TemporaryDirectory() as tmp:
-        weights = {name: os.path.join(tmp, f"{name}.npz") for name in names} if workload == "classic-b10" else {}
+        weights = {name: os.path.join(tmp, f"{name}.npz") for name in names} if WORKLOADS[workload].get("other") == "reference" else {}
         for counted in [False] * warmup + [True] * runs:
             for name in names:  # alternate: A B A B ...
                 result = run_worker(workload, name, images, threads, weights.get(name))

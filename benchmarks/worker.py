@@ -89,9 +89,16 @@ WORKLOADS = {
     "textcnn-b50": dict(batch=50, kind="text", quick_images=2000,
                         about="Kim's CNN-rand on rt-polarity: embedding 300, filters 3/4/5 x 100 maps, max over "
                               "time, ReLU, dropout 0.5, linear; Adam lr 1e-3, sentences padded to 56 words"),
-    "classic-b10": dict(batch=10, kind="flat",
+    "classic-b10": dict(batch=10, kind="flat", other="reference",
                         about="784-100-10 through glassnet.classic.network2 (float64, vectorised) vs "
                               "the book's per-example loop"),
+    "classic1-b10": dict(batch=10, kind="flat", other="reference",
+                         about="chapter 1's 784-30-10 through glassnet.classic.network (float64, vectorised, "
+                               "quadratic cost, eta 3.0) vs our per-example implementation"),
+    "network3-b10": dict(batch=10, kind="flat",
+                         about="chapter 6's two conv-pool ReLU network through glassnet.classic.network3 "
+                               "(conv 20@5x5, max-pool 2, ReLU, conv 40@5x5, max-pool 2, ReLU, FC 640-100 ReLU, "
+                               "softmax 100-10; SGD eta 0.03, lmbda 0.1, in order) vs the same in PyTorch"),
 }
 
 
@@ -330,30 +337,100 @@ def run_torch(workload, x, y, x_test, y_test, seed, vocab_size=0):
     return seconds, float(loss.item()), float((predictions == y_test).mean()), None
 
 
-def run_classic(implementation, x, y, x_test, y_test, seed, weights_out):
-    """One epoch of the book's network2 (784-100-10, cross-entropy, η = 0.1,
-    batch 10) in float64, seeded as the book is (random and np.random)."""
+def run_classic(workload, implementation, x, y, x_test, y_test, seed, weights_out):
+    """One epoch in float64, seeded as the book is (random and np.random), batch 10:
+    ``classic-b10`` the book's network2 (784-100-10, cross-entropy, eta 0.1),
+    ``classic1-b10`` chapter 1's network (784-30-10, quadratic cost, eta 3.0)."""
+    import contextlib
+    import io
     import random
 
-    if implementation == "glassnet":
-        from glassnet.classic import network2
+    reference = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
+    if workload == "classic-b10":
+        if implementation == "glassnet":
+            from glassnet.classic import network2 as module
+        else:
+            sys.path.insert(0, reference)
+            import book_network2 as module
+        sizes, eta = [784, 100, 10], 0.1
     else:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
-        import book_network2 as network2
+        if implementation == "glassnet":
+            from glassnet.classic import network as module
+        else:
+            sys.path.insert(0, reference)
+            import per_example_network as module
+        sizes, eta = [784, 30, 10], 3.0
 
     x64 = x.astype(np.float64)
     targets = one_hot(y).astype(np.float64)
     training_data = [(x64[i].reshape(784, 1), targets[i].reshape(10, 1)) for i in range(len(x64))]
     random.seed(seed)
     np.random.seed(seed)
-    net = network2.Network([784, 100, 10], cost=network2.CrossEntropyCost)
+    net = (module.Network(sizes, cost=module.CrossEntropyCost) if workload == "classic-b10"
+           else module.Network(sizes))
     start = time.perf_counter()
-    net.SGD(training_data, 1, WORKLOADS["classic-b10"]["batch"], 0.1)
+    with contextlib.redirect_stdout(io.StringIO()):
+        net.SGD(training_data, 1, WORKLOADS[workload]["batch"], eta)
     seconds = time.perf_counter() - start
     if weights_out:
         np.savez(weights_out, *net.weights, *net.biases)
-    test = [(row.astype(np.float64).reshape(784, 1), int(label)) for row, label in zip(x_test, y_test)]
-    return seconds, None, net.accuracy(test) / len(test), 6.0 * (784 * 100 + 100 * 10)
+    correct = sum(int(np.argmax(net.feedforward(row.astype(np.float64).reshape(784, 1))) == label)
+                  for row, label in zip(x_test, y_test))
+    return seconds, None, correct / len(y_test), 6.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def run_network3(framework, x, y, x_test, y_test, seed):
+    """One epoch of chapter 6's two conv-pool ReLU network at mini-batch 10, in the
+    stored order (network3 does not shuffle), from the same initial weights
+    (network3's, seeded by np.random) in both frameworks. PyTorch gets the book's
+    L2 term as SGD weight decay lmbda / num_batches on the weights only."""
+    from glassnet.classic import network3
+    from glassnet.classic.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
+
+    batch, eta, lmbda = WORKLOADS["network3-b10"]["batch"], 0.03, 0.1
+    np.random.seed(seed)
+    net = Network([
+        ConvPoolLayer(image_shape=(batch, 1, 28, 28), filter_shape=(20, 1, 5, 5), poolsize=(2, 2), activation_fn=ReLU),
+        ConvPoolLayer(image_shape=(batch, 20, 12, 12), filter_shape=(40, 20, 5, 5), poolsize=(2, 2),
+                      activation_fn=ReLU),
+        FullyConnectedLayer(n_in=40 * 4 * 4, n_out=100, activation_fn=ReLU),
+        SoftmaxLayer(n_in=100, n_out=10)], batch)
+    flops = 6.0 * (20 * 25 * 24 * 24 + 40 * 20 * 25 * 8 * 8 + 640 * 100 + 100 * 10)
+    if framework == "glassnet":
+        import contextlib
+        import io
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            net.SGD((x, y), 1, batch, eta, (x_test[:batch], y_test[:batch]), None, lmbda=lmbda)
+        seconds = time.perf_counter() - start
+        return seconds, None, net.accuracy((x_test, y_test)), flops
+
+    import torch
+    from torch import nn
+    model = nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(20, 40, 5), nn.MaxPool2d(2),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10))
+    with torch.no_grad():
+        for layer, ours in zip([model[0], model[3], model[7], model[9]], net.layers):
+            w = ours.w.data if isinstance(ours, ConvPoolLayer) else ours.w.data.T
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+            layer.bias.copy_(torch.from_numpy(ours.b.data))
+    num_batches = len(x) // batch
+    weights = [m.weight for m in model if hasattr(m, "weight")]
+    biases = [m.bias for m in model if hasattr(m, "bias")]
+    opt = torch.optim.SGD([{"params": weights, "weight_decay": lmbda / num_batches},
+                           {"params": biases, "weight_decay": 0.0}], lr=eta)
+    xt, yt = torch.from_numpy(x).reshape(-1, 1, 28, 28), torch.from_numpy(y)
+    start = time.perf_counter()
+    for i in range(num_batches):
+        loss = torch.nn.functional.cross_entropy(model(xt[i * batch:(i + 1) * batch]), yt[i * batch:(i + 1) * batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        predictions = np.concatenate([model(torch.from_numpy(x_test[i:i + EVAL_CHUNK]).reshape(-1, 1, 28, 28))
+                                      .argmax(dim=1).numpy() for i in range(0, len(x_test), EVAL_CHUNK)])
+    return seconds, None, float((predictions == y_test).mean()), flops
 
 
 # ------------------------------------------------------------------- main
@@ -374,7 +451,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (threadpoolctl) and torch threads; default: the libraries' own")
-    parser.add_argument("--weights-out", default=None, help="classic-b10: save the trained weights (npz)")
+    parser.add_argument("--weights-out", default=None, help="classic-b10, classic1-b10: save the trained weights (npz)")
     args = parser.parse_args(argv)
 
     import glassnet
@@ -401,9 +478,11 @@ def main(argv=None) -> None:
     with thread_setting as blas_threads:
         blas_threads = blas_threads if isinstance(blas_threads, int) else None
         info["blas_threads"] = blas_threads or glassnet.get_num_threads()
-        if args.workload == "classic-b10":
-            seconds, loss, accuracy, flops = run_classic(args.framework, x, y, x_test, y_test, args.seed,
-                                                         args.weights_out)
+        if WORKLOADS[args.workload].get("other") == "reference":
+            seconds, loss, accuracy, flops = run_classic(args.workload, args.framework, x, y, x_test, y_test,
+                                                         args.seed, args.weights_out)
+        elif args.workload == "network3-b10":
+            seconds, loss, accuracy, flops = run_network3(args.framework, x, y, x_test, y_test, args.seed)
         elif args.framework == "glassnet":
             seconds, loss, accuracy, flops = run_glassnet(args.workload, x, y, x_test, y_test, args.seed, vocab_size)
         else:
