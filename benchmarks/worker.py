@@ -384,7 +384,6 @@ def run_network3(framework, x, y, x_test, y_test, seed):
     stored order (network3 does not shuffle), from the same initial weights
     (network3's, seeded by np.random) in both frameworks. PyTorch gets the book's
     L2 term as SGD weight decay lmbda / num_batches on the weights only."""
-    from glassnet.classic import network3
     from glassnet.classic.network3 import ConvPoolLayer, FullyConnectedLayer, Network, ReLU, SoftmaxLayer
 
     batch, eta, lmbda = WORKLOADS["network3-b10"]["batch"], 0.03, 0.1
