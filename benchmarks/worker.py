@@ -94,7 +94,7 @@ WORKLOADS = {
                               "the book's per-example loop"),
     "classic1-b10": dict(batch=10, kind="flat", other="reference",
                          about="chapter 1's 784-30-10 through glassnet.classic.network (float64, vectorised, "
-                               "quadratic cost, eta 3.0) vs our per-example implementation"),
+                               "quadratic cost, eta 0.5) vs our per-example implementation"),
     "network3-b10": dict(batch=10, kind="flat",
                          about="chapter 6's two conv-pool ReLU network through glassnet.classic.network3 "
                                "(conv 20@5x5, max-pool 2, ReLU, conv 40@5x5, max-pool 2, ReLU, FC 640-100 ReLU, "
@@ -340,7 +340,7 @@ def run_torch(workload, x, y, x_test, y_test, seed, vocab_size=0):
 def run_classic(workload, implementation, x, y, x_test, y_test, seed, weights_out):
     """One epoch in float64, seeded as the book is (random and np.random), batch 10:
     ``classic-b10`` the book's network2 (784-100-10, cross-entropy, eta 0.1),
-    ``classic1-b10`` chapter 1's network (784-30-10, quadratic cost, eta 3.0)."""
+    ``classic1-b10`` chapter 1's network (784-30-10, quadratic cost, eta 0.5)."""
     import contextlib
     import io
     import random
@@ -359,7 +359,9 @@ def run_classic(workload, implementation, x, y, x_test, y_test, seed, weights_ou
         else:
             sys.path.insert(0, reference)
             import per_example_network as module
-        sizes, eta = [784, 30, 10], 3.0
+        # eta 0.5, not the book's 3.0: at 3.0 this N(0, 1) net is chaotic enough to grow the 1e-16
+        # differences of summation order to 9e-2 in 600 steps (measured), and the weight check would say nothing
+        sizes, eta = [784, 30, 10], 0.5
 
     x64 = x.astype(np.float64)
     targets = one_hot(y).astype(np.float64)
