@@ -765,8 +765,10 @@ def _normalize_axes(axis, ndim: int) -> tuple:
     return tuple(sorted(a % ndim for a in axes))
 
 
-def _topological_order(root: Tensor) -> list:
-    """Nodes that lead to ``root`` (and require grad), parents before children."""
+def _topological_order(root: Tensor, every_node: bool = False) -> list:
+    """Nodes that lead to ``root``, parents before children: those that require grad
+    (what backward visits), or with ``every_node`` also the inputs that do not (what a
+    graph drawing shows)."""
     order, seen = [], set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
@@ -779,7 +781,7 @@ def _topological_order(root: Tensor) -> list:
         seen.add(id(node))
         stack.append((node, True))
         for parent in node._parents:
-            if parent.requires_grad and id(parent) not in seen:
+            if (every_node or parent.requires_grad) and id(parent) not in seen:
                 stack.append((parent, False))
     return order
 

@@ -26,18 +26,7 @@ from .tensor import Tensor, _graph_freed, _topological_order
 
 def _nodes(root: Tensor) -> list:
     """Every tensor that leads to ``root`` (also those that need no gradient), inputs first."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((parent, False) for parent in node._parents if id(parent) not in seen)
-    return order
+    return _topological_order(root, every_node=True)
 
 
 def _gradients(root: Tensor) -> dict:
