@@ -261,8 +261,9 @@ def test_a_session_plays_pauses_steps_probes_and_exports(client):
         ws.send_json({"type": "config", "query": {"hidden": "8,8", "seed": "3", "lr": "bad", "autostart": "1"}})
         setup = _until(ws, "setup")
         assert setup["layers"] == [2, 8, 8, 3] and "lr: expected" in setup["errors"][0]
-        frame = _until(ws, "frame", lambda m: m["step"] > 100)  # autostart: it plays
-        assert frame["playing"] and 0 <= frame["train_accuracy"] <= 1 and len(frame["history"]) >= 2
+        # autostart: it plays (the curve gains a point per frame, so wait for two of them)
+        frame = _until(ws, "frame", lambda m: m["step"] > 100 and len(m["history"]) >= 2)
+        assert frame["playing"] and 0 <= frame["train_accuracy"] <= 1
         ws.send_json({"type": "pause"})
         paused = _until(ws, "frame", lambda m: not m["playing"])
         ws.send_json({"type": "step"})
@@ -298,6 +299,9 @@ def test_a_first_setup_that_cannot_be_built_falls_back_to_the_defaults(client):
 
 
 def test_two_tabs_are_two_sessions_and_closing_one_stops_its_thread(client):
+    deadline = time.time() + 5  # a session of the previous test may still be joining its thread
+    while _runner_threads() and time.time() < deadline:
+        time.sleep(0.02)
     before = len(_runner_threads())
     with client.websocket_connect("/ws") as a:
         a.send_json({"type": "config", "query": {"seed": "1", "autostart": "1"}})
