@@ -76,9 +76,16 @@ def worker_environment() -> dict:
     cores are busy with other processes, a spinning thread steals the core its
     partner needs, and PyTorch at mini-batch 10 ran 10-50× slower here. Passive
     waiting removes that handicap (it favours PyTorch, never glassnet, whose
-    NumPy/OpenBLAS does not use OpenMP)."""
+    NumPy/OpenBLAS does not use OpenMP).
+
+    The project's shared data (``shared/data`` beside the checkout, where
+    rt-polarity lives; see bootstrap.py) becomes ``GLASSNET_DATA`` unless that is
+    set, so that the textcnn workload finds its sentences."""
     env = dict(os.environ)
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    shared = os.path.join(os.path.dirname(HERE), os.pardir, "shared", "data")
+    if os.path.isdir(shared):
+        env.setdefault("GLASSNET_DATA", os.path.abspath(shared))
     return env
 
 
