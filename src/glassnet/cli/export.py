@@ -16,6 +16,7 @@ import argparse
 import numpy as np
 
 from ..io import load, load_metadata
+from .summary import input_shape
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -45,12 +46,7 @@ def run(args) -> int:
     from ..onnx import DEFAULT_OPSET, export
 
     model, meta = load(args.model), load_metadata(args.model)
-    if args.input_shape:
-        shape = tuple(int(s) for s in args.input_shape.split(","))
-    elif "input_shape" in meta:
-        shape = tuple(meta["input_shape"])
-    else:
-        raise ValueError(f"{args.model} does not record its input shape: pass --input-shape, e.g. 1,784")
+    shape = input_shape(args, meta)
     rng = np.random.default_rng(0)
     x = example_input(model, shape, rng)
     opset = DEFAULT_OPSET if args.opset is None else args.opset

@@ -28,6 +28,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def input_shape(args, meta: dict) -> tuple:
+    """The input shape a command feeds a saved model: ``--input-shape`` (e.g. "1,784"), else the
+    one its file records; a model file that records none needs the option."""
+    if args.input_shape:
+        return tuple(int(s) for s in args.input_shape.split(","))
+    if "input_shape" in meta:
+        return tuple(meta["input_shape"])
+    raise ValueError(f"{args.model} does not record its input shape: pass --input-shape, e.g. 1,784")
+
+
 def draw_graph(model, shape: tuple, model_path: str, out: str | None) -> str:
     """Write the forward graph of ``model`` on a random input of ``shape``; returns the file written."""
     import shutil
@@ -57,12 +67,7 @@ def draw_graph(model, shape: tuple, model_path: str, out: str | None) -> str:
 
 def run(args) -> int:
     model, meta = load(args.model), load_metadata(args.model)
-    if args.input_shape:
-        shape = tuple(int(s) for s in args.input_shape.split(","))
-    elif "input_shape" in meta:
-        shape = tuple(meta["input_shape"])
-    else:
-        raise ValueError(f"{args.model} does not record its input shape: pass --input-shape, e.g. 1,784")
+    shape = input_shape(args, meta)
     print(model.summary(shape))
     if args.graph:
         print(f"forward graph: {draw_graph(model, shape, args.model, args.graph_file)}")
