@@ -4,7 +4,6 @@ to 1e-5 relative, with a dynamic batch axis (and spatial size where the model
 accepts any); layer names are kept; unmapped modules get a clear error; a
 trained model predicts the same classes on the 10,000 Fashion-MNIST test images."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from glassnet.train import fit
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 def _randomize_statistics(model, rng):
@@ -151,9 +149,8 @@ def test_cli_export(tmp_path, rng, capsys):
     assert onnx.load(str(tmp_path / "m.onnx")).opset_import[0].version == 18
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="needs Debian's dataset-fashion-mnist")
-def test_trained_model_predicts_the_same_classes_on_the_fashion_mnist_test_set(tmp_path):
-    (x_train, y_train), (x_test, y_test) = load_dataset("fashion-mnist", data_dir=FASHION_DIR)
+def test_trained_model_predicts_the_same_classes_on_the_fashion_mnist_test_set(tmp_path, fashion_mnist_dir):
+    (x_train, y_train), (x_test, y_test) = load_dataset("fashion-mnist", data_dir=fashion_mnist_dir)
     prepare = lambda x: flatten(to_float(x))  # noqa: E731
     gn.seed(0)
     model = models.mlp("784-128-10", batch_norm=True)
