@@ -60,7 +60,7 @@ def test_verdict_and_rule_text():
     assert "paired difference" in text and "'L2' − 'none'" in text and "above 0" in text
 
 
-def test_paired_differences_are_summarised_per_seed():
+def test_paired_differences_are_summarised_per_seed(mnist):  # the dropout config reads the real digits
     exp = registry.get("dropout")
     outputs = [{"name": "dropout", "seed": s, "condition": c, "seconds": 1.0, "curves": {}, "checks": [],
                 "metrics": {"test accuracy, mean of the last 10% of epochs": base + (0.02 if c != "no dropout" else 0)}}
