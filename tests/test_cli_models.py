@@ -156,6 +156,8 @@ def test_predict_classifies_an_image_file_with_the_stored_preprocessing(trained,
     (["train", "--model", "book_cnn", "--dataset", "spiral"], "--model book_cnn takes images"),
     (["train", "--model", "mlp", "--textcnn-mode", "static"], "it is an option of textcnn"),
     (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet': expected one of fashion-mnist"),
+    (["train", "--warmup", "0.2"], "--warmup is the one-cycle schedule's warm-up fraction; it needs --schedule "
+     "onecycle, not cosine"),
 ])
 def test_bad_options_give_one_line_errors(argv, message, capsys, tmp_path):
     assert main(argv + ["--out", str(tmp_path)]) == 1
@@ -263,3 +265,16 @@ def test_the_suggestion_ignores_an_early_spike():
     assert 0.3 * 1e-2 < lrs[index] < 3 * 1e-2 and index < lowest
     naive, lowest = suggest(lrs, smoothed, burn_in=0.0)
     assert lowest == 3 and naive is None  # without the burn-in the false dip is taken for the minimum
+
+
+def test_warmup_sets_where_the_one_cycle_rate_peaks():
+    from glassnet.cli.train import make_schedule
+    model = glassnet.nn.Linear(2, 2)
+    optimizer = glassnet.optim.Adam(model.parameters(), lr=0.01)
+    schedule, _ = make_schedule({"schedule": "onecycle", "epochs": 2, "warmup": 0.1}, optimizer, True, 50)
+    rates = []
+    for _ in range(100):
+        rates.append(optimizer.param_groups[0]["lr"])
+        schedule.step()
+    assert int(np.argmax(rates)) == 9 and abs(max(rates) - 0.01) < 1e-12  # the peak after 10% of the 100 steps
+    assert abs(rates[0] - 0.01 / 25) < 1e-12

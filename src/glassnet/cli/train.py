@@ -73,7 +73,7 @@ COMMON = {
     "lr": None, "momentum": 0.9, "weight-decay": 0.0, "l1": 0.0, "l2": 0.0, "epochs": 30, "batch-size": 128,
     "seed": 0, "val": 10000, "augment": 0, "schedule": "cosine", "early-stopping": 0, "out": "runs/train",
     "limit": None, "test-limit": None, "per-class": None, "finetune": None, "freeze": "none", "body-lr-scale": 1.0, "quiet": False, "figures": True,
-    "threads": "auto", "sync-batch-norm": False,
+    "threads": "auto", "sync-batch-norm": False, "warmup": 0.3,
 }
 KNOWN = sorted(set(COMMON) | set(catalog.MODEL_OPTIONS))
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adam": 1e-3, "adamw": 1e-3,
@@ -160,6 +160,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     a("--schedule", choices=SCHEDULES, help="learning-rate schedule: cosine decay (default), onecycle (warm up to "
       "--lr over 30%% of the steps, then anneal), halve on plateau, the book's halving (η/2 after 10 epochs "
       "without progress, stop at η/128), or none")
+    a("--warmup", type=float, metavar="FRACTION", help="onecycle: the fraction of the steps that warm the rate up "
+      "(PyTorch's pct_start; default 0.3)")
     a("--early-stopping", type=int, metavar="N", help="stop after N epochs without validation progress and keep "
       "the best epoch's weights (0: off)")
     a("--out", help="output folder (default runs/train)")
@@ -234,6 +236,9 @@ def resolve_options(args: argparse.Namespace, checkpoint=None) -> dict:
         options["arch"] = f"2-64-64-{len(GENERATED[options['dataset']][1])}" if kind == "points" else None
     if options["lr"] is None:
         options["lr"] = DEFAULT_LR[options["optimizer"]]
+    if "warmup" in chosen and options["schedule"] != "onecycle":
+        raise ValueError(f"--warmup is the one-cycle schedule's warm-up fraction; it needs --schedule onecycle, "
+                         f"not {options['schedule']}")
     if options["augment"] and kind != "image":
         raise ValueError(f"--augment shifts images; --dataset {options['dataset']} holds {kind}")
     return options
@@ -454,7 +459,8 @@ def make_schedule(options: dict, optimizer, validating: bool, steps_per_epoch: i
     if kind == "onecycle":
         peaks = [group["lr"] for group in optimizer.param_groups]
         return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, epochs=max(options["epochs"], 1),
-                                             steps_per_epoch=max(steps_per_epoch, 1)), []
+                                             steps_per_epoch=max(steps_per_epoch, 1),
+                                             pct_start=options.get("warmup", 0.3)), []  # older runs: 0.3
     if kind == "plateau":
         return None, [ReduceLROnPlateau(monitor, factor=0.5, patience=3)]
     if kind == "halving":

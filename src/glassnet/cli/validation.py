@@ -108,7 +108,7 @@ CHECKS = {
     **dict.fromkeys(("epochs", "seed", "val", "augment", "early_stopping"), non_negative_int),
     "lr": positive_float,
     **dict.fromkeys(("momentum", "weight_decay", "l1", "l2", "max_norm", "body_lr_scale"), non_negative_float),
-    **dict.fromkeys(("dropout", "input_dropout"), probability),
+    **dict.fromkeys(("dropout", "input_dropout", "warmup"), probability),
     "threads": thread_count,
     "data_dir": existing_dir,
 }
