@@ -109,6 +109,13 @@ def test_textcnn_trains_on_a_polarity_folder_and_predicts_sentences(tmp_path, po
     assert all(abs(sum(p["probability"] for p in r["predictions"]) - 1) < 1e-5 for r in results)  # top 2 of 2
     assert main(["evaluate", str(out / "model.safetensors")]) == 0
     assert "accuracy: 100.00% (12/12)" in capsys.readouterr().out
+    # a photo for a text model, and an image test set for it: one-line errors
+    from PIL import Image
+    Image.new("L", (8, 8)).save(tmp_path / "photo.jpg")
+    assert main(["predict", str(out / "model.safetensors"), str(tmp_path / "photo.jpg")]) == 1
+    assert "this model classifies sentences, not images" in capsys.readouterr().err
+    assert main(["evaluate", str(out / "model.safetensors"), "--dataset", "spiral"]) == 1
+    assert "takes sentences, but --dataset spiral holds 2-D points" in capsys.readouterr().err
 
 
 def test_text_data_from_a_csv(tmp_path):
@@ -185,6 +192,8 @@ def test_predict_refuses_what_is_not_an_image(trained, tmp_path, capsys):
     assert "expected a PNG or JPEG image" in capsys.readouterr().err
     assert main(["predict", model, "a sentence for an image model"]) == 1
     assert "no such file; this model classifies images" in capsys.readouterr().err
+    assert main(["evaluate", model, "--dataset", "spiral"]) == 1  # was a reshape error
+    assert "takes images, but --dataset spiral holds 2-D points" in capsys.readouterr().err
 
 
 def test_the_zoo_lists_loads_and_refuses_a_damaged_file(tmp_path, monkeypatch, capsys):

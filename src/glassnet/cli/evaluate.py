@@ -72,8 +72,10 @@ def run(args) -> int:
     dataset = args.dataset or meta["dataset"]
     preprocessing = meta["preprocessing"]
     kind = kind_of(dataset)
-    if (kind == "text") != (preprocessing["kind"] == "text"):
-        raise ValueError(f"{args.model} takes {preprocessing['kind']} inputs but --dataset {dataset} holds {kind}")
+    if kind != preprocessing["kind"]:
+        def what(k):
+            return {"image": "images", "text": "sentences", "points": "2-D points"}.get(k, k)
+        raise ValueError(f"{args.model} takes {what(preprocessing['kind'])}, but --dataset {dataset} holds {what(kind)}")
     task = load_task(dataset, args.data_dir, meta.get("options", {}).get("seed", 0))
     x_raw, y = task.test
     if args.limit:

@@ -27,6 +27,9 @@ from ..functional.activations import softmax
 from ..tensor import Tensor
 from .evaluate import model_and_metadata, outputs
 
+#: file endings taken for images (a text model refuses such a file instead of reading its name as a sentence)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("predict", help="classify images or sentences with a saved model",
@@ -51,7 +54,7 @@ def classify(model, meta: dict, inputs, top: int = 3, invert: str = "auto") -> l
             raise ValueError(f"{missing[0]!r}: no such file; this model classifies images (PNG or JPEG files)")
         raw = np.stack([load_image(path, preprocessing, invert) for path in inputs])
     elif preprocessing["kind"] == "text":
-        images = [s for s in inputs if Path(s).suffix.lower() in (".png", ".jpg", ".jpeg") and Path(s).is_file()]
+        images = [s for s in inputs if Path(s).suffix.lower() in IMAGE_SUFFIXES and Path(s).is_file()]
         if images:
             raise ValueError(f"{images[0]}: this model classifies sentences, not images")
         raw = np.asarray(list(inputs), dtype=object)
