@@ -20,7 +20,15 @@ All use the zoo model's recipe (SGD with Nesterov momentum 0.9, weight decay
 5e-4, cosine decay, random 2-pixel shifts) at lr 0.05, with epochs and batch
 size per K below (100 to 160 optimizer steps for every K: a small, equal budget).
 
-    nice -n 10 python scripts/finetune_mnist.py --seeds 0 --out results/finetune_mnist.json
+    nice -n 10 python scripts/finetune_mnist.py --seeds 0 1 2 --out results/finetune_mnist.json
+
+The table gives, per cell, the mean over the seeds with its 95% t-interval
+(:func:`glassnet.experiments.stats.summarize`), and the paired differences
+finetuned − scratch and finetuned − frozen: the same seed draws the same K
+images per class for every strategy, so the difference per seed removes the
+draw's luck that the strategies share. The JSON records the zoo body used
+(its sha256, epochs and Fashion-MNIST test accuracy): cells measured with
+another body are not mixed in.
 """
 
 from __future__ import annotations
@@ -31,14 +39,17 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 
 from glassnet.cli.main import main as glassnet
+from glassnet.experiments.stats import summarize
+from glassnet.models.model_zoo import zoo_index
+
+BODY = "resnet14-fashion"
 
 SCHEDULE = {10: (15, 16), 100: (4, 32), 440: (2, 64)}  # K -> (epochs, batch size): 100-140 steps each
 STRATEGIES = {
-    "frozen": ["--finetune", "resnet14-fashion", "--freeze", "body"],
-    "finetuned": ["--finetune", "resnet14-fashion", "--body-lr-scale", "0.1"],
+    "frozen": ["--finetune", BODY, "--freeze", "body"],
+    "finetuned": ["--finetune", BODY, "--body-lr-scale", "0.1"],
     "scratch": ["--model", "resnet_small", "--blocks", "2"],
 }
 
@@ -52,7 +63,13 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", default="runs/finetune_mnist", help="folder for the runs' outputs")
     parser.add_argument("--out", default=None, help="write the table as JSON here")
     args = parser.parse_args(argv)
+    entry = zoo_index()[BODY]
+    body = {"name": BODY, "sha256": entry["sha256"], "epochs_run": entry["epochs_run"],
+            "test_accuracy": entry["test_accuracy"]}
     results = json.loads(Path(args.out).read_text()) if args.out and Path(args.out).is_file() else {"cells": []}
+    if results["cells"] and results.get("body", {}).get("sha256") != body["sha256"]:
+        raise SystemExit(f"{args.out} holds cells measured with another {BODY}; write to a new file")
+    results["body"] = body
     done = {(c["per_class"], c["strategy"], c["seed"]) for c in results["cells"]}
     for k in args.per_class:
         epochs, batch = SCHEDULE.get(k, (5, 64))
@@ -64,7 +81,7 @@ def main(argv=None) -> None:
                 argv = ["train", *STRATEGIES[strategy], "--dataset", "mnist-10k", "--per-class", str(k),
                         "--val", "200", "--epochs", str(epochs), "--batch-size", str(batch), "--lr", "0.05",
                         "--optimizer", "nesterov", "--weight-decay", "5e-4", "--augment", "2", "--schedule",
-                        "cosine", "--seed", str(seed), "--threads", "1", "--quiet", "--out", str(out)]
+                        "cosine", "--seed", str(seed), "--threads", "1", "--quiet", "--no-figures", "--out", str(out)]
                 if args.data_dir:
                     argv += ["--data-dir", args.data_dir]
                 start = time.perf_counter()
@@ -83,20 +100,33 @@ def main(argv=None) -> None:
 
 
 def table(cells) -> str:
-    """Markdown: one row per K, one column per strategy, mean ± sample std over seeds (n)."""
-    lines = ["| labelled images per class | " + " | ".join(STRATEGIES) + " |", "|---" * (len(STRATEGIES) + 1) + "|"]
+    """Markdown: one row per K, one column per strategy (mean and 95% t-interval over the seeds, in
+    points of test accuracy), then the paired differences finetuned − scratch and finetuned − frozen."""
+    pairs = (("finetuned", "scratch"), ("finetuned", "frozen"))
+    lines = ["| labelled images per class | " + " | ".join(STRATEGIES) + " | "
+             + " | ".join(f"{a} − {b} (paired)" for a, b in pairs) + " |",
+             "|---" * (len(STRATEGIES) + len(pairs) + 1) + "|"]
     for k in sorted({c["per_class"] for c in cells}):
-        row = []
-        for strategy in STRATEGIES:
-            values = [100 * c["test_accuracy"] for c in cells if c["per_class"] == k and c["strategy"] == strategy]
-            if not values:
-                row.append("")
-            elif len(values) == 1:
-                row.append(f"{values[0]:.2f}% (1 seed)")
-            else:
-                row.append(f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}% ({len(values)} seeds)")
+        by = {s: {c["seed"]: 100 * c["test_accuracy"] for c in cells if c["per_class"] == k and c["strategy"] == s}
+              for s in STRATEGIES}
+        row = [cell(list(by[s].values())) for s in STRATEGIES]
+        for a, b in pairs:
+            seeds = sorted(set(by[a]) & set(by[b]))
+            row.append(cell([by[a][s] - by[b][s] for s in seeds], signed=True))
         lines.append(f"| {k} | " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def cell(values, signed: bool = False) -> str:
+    """``m ± h% (n seeds)``: the mean and the half-width of its 95% t-interval; one value alone has none."""
+    if not values:
+        return ""
+    summary = summarize(values)
+    mean, (low, high) = summary["mean"], summary["ci95"]
+    number = f"{mean:+.2f}" if signed else f"{mean:.2f}"
+    if len(values) == 1:
+        return f"{number}% (1 seed)"
+    return f"{number} ± {(high - low) / 2:.2f}% ({len(values)} seeds)"
 
 
 if __name__ == "__main__":
