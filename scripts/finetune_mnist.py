@@ -27,8 +27,9 @@ The table gives, per cell, the mean over the seeds with its 95% t-interval
 finetuned − scratch and finetuned − frozen: the same seed draws the same K
 images per class for every strategy, so the difference per seed removes the
 draw's luck that the strategies share. The JSON records the zoo body used
-(its sha256, epochs and Fashion-MNIST test accuracy): cells measured with
-another body are not mixed in.
+(its sha256, epochs and Fashion-MNIST test accuracy, and each body cell the
+sha256): cells measured with another body are not mixed in (the scratch
+cells, which do not use it, can be run first, ``--strategies scratch``).
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ def main(argv=None) -> None:
     body = {"name": BODY, "sha256": entry["sha256"], "epochs_run": entry["epochs_run"],
             "test_accuracy": entry["test_accuracy"]}
     results = json.loads(Path(args.out).read_text()) if args.out and Path(args.out).is_file() else {"cells": []}
-    if results["cells"] and results.get("body", {}).get("sha256") != body["sha256"]:
-        raise SystemExit(f"{args.out} holds cells measured with another {BODY}; write to a new file")
+    other = [c for c in results["cells"] if c["strategy"] != "scratch"
+             and c.get("body_sha256", results.get("body", {}).get("sha256")) != body["sha256"]]
+    if other:  # the scratch cells do not use the body: they stay valid
+        raise SystemExit(f"{args.out} holds {len(other)} cells measured with another {BODY}; write to a new file")
     results["body"] = body
     done = {(c["per_class"], c["strategy"], c["seed"]) for c in results["cells"]}
     for k in args.per_class:
@@ -84,13 +87,15 @@ def main(argv=None) -> None:
                         "cosine", "--seed", str(seed), "--threads", "1", "--quiet", "--no-figures", "--out", str(out)]
                 if args.data_dir:
                     argv += ["--data-dir", args.data_dir]
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 if glassnet(argv) != 0:
                     raise SystemExit(f"glassnet {' '.join(argv)} failed")
                 run = json.loads((out / "run.json").read_text())["results"]
                 results["cells"].append({"per_class": k, "strategy": strategy, "seed": seed, "epochs": epochs,
                                          "batch_size": batch, "test_accuracy": run["test_accuracy"],
-                                         "wall_s": round(time.perf_counter() - start, 1)})
+                                         "wall_s": round(time.perf_counter() - start, 1),
+                                         "cpu_s": round(time.process_time() - cpu, 1),
+                                         **({} if strategy == "scratch" else {"body_sha256": body["sha256"]})})
                 print(f"K={k:5d} {strategy:10s} seed {seed}: test accuracy {100 * run['test_accuracy']:.2f}%",
                       flush=True)
                 if args.out:
