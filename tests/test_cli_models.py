@@ -177,6 +177,7 @@ def test_an_unknown_model_names_the_known_ones(capsys):
         main(["train", "--model", "vgg"])
     err = capsys.readouterr().err
     assert "invalid choice: 'vgg'" in err and "resnet_small" in err
+    assert len(err.strip().splitlines()) == 1, err  # not the 25 lines of train's usage first
 
 
 def test_text_data_for_an_image_model_is_refused(polarity_folder, capsys, tmp_path):

@@ -21,12 +21,20 @@ COMMANDS += ("playground",)  # the interactive playground (glassnet.playground)
 COMMANDS += ("export",)  # ONNX export (glassnet.onnx)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line, without the usage first (``glassnet train``'s
+    alone is 25 lines; ``--help`` prints it); exit status 2 as argparse's."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    parser = argparse.ArgumentParser(prog="glassnet", description="glassnet: the classic neural-network "
+    parser = OneLineErrors(prog="glassnet", description="glassnet: the classic neural-network "
                                      "curriculum on NumPy. `glassnet COMMAND --help` describes each command.")
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineErrors)
     for name in COMMANDS:
         importlib.import_module(f"{__package__}.{name}").add_parser(subparsers)
     return harden(parser)  # every option value checked (glassnet.cli.validation)
