@@ -63,6 +63,8 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=None, help="folder with MNIST's t10k IDX files")
     parser.add_argument("--runs", default="runs/finetune_mnist", help="folder for the runs' outputs")
     parser.add_argument("--out", default=None, help="write the table as JSON here")
+    parser.add_argument("--test-limit", type=int, default=None, help="test on the first N test images only "
+                        "(quick checks; the table's numbers use all 5,000)")
     args = parser.parse_args(argv)
     entry = zoo_index()[BODY]
     body = {"name": BODY, "sha256": entry["sha256"], "epochs_run": entry["epochs_run"],
@@ -87,6 +89,8 @@ def main(argv=None) -> None:
                         "cosine", "--seed", str(seed), "--threads", "1", "--quiet", "--no-figures", "--out", str(out)]
                 if args.data_dir:
                     argv += ["--data-dir", args.data_dir]
+                if args.test_limit:
+                    argv += ["--test-limit", str(args.test_limit)]
                 start, cpu = time.perf_counter(), time.process_time()
                 if glassnet(argv) != 0:
                     raise SystemExit(f"glassnet {' '.join(argv)} failed")

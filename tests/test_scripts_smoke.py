@@ -41,3 +41,26 @@ def test_benchmark_classic_equals_the_books_loop(fashion_mnist_dir, tmp_path):
     assert result["workload"] == "classic-b10" and result["ratio_glassnet_time_over_other"] > 0
     assert result["max_abs_weight_difference"] < 1e-12
     assert "ratio = glassnet time / other time" in out
+
+
+def test_finetune_mnist_runs_a_cell_and_tabulates_seeds_with_intervals(mnist, tmp_path):
+    """One cell of the README's fine-tuning grid (frozen zoo body, 2 digits per class, 100 test images), and the
+    table's 95% t-intervals and paired differences on made-up cells."""
+    path = tmp_path / "ft.json"
+    out = run_script("scripts/finetune_mnist.py", "--per-class", "2", "--strategies", "frozen", "--seeds", "0",
+                     "--data-dir", str(mnist), "--test-limit", "100", "--runs", str(tmp_path / "runs"),
+                     "--out", str(path))
+    (cell,) = json.loads(path.read_text())["cells"]
+    assert cell["strategy"] == "frozen" and 0 <= cell["test_accuracy"] <= 1 and "body_sha256" in cell
+    assert "| 2 | " in out and "(1 seed)" in out
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("finetune_mnist", ROOT / "scripts/finetune_mnist.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    cells = [{"per_class": 10, "strategy": s, "seed": seed, "test_accuracy": a}
+             for s, accuracies in (("frozen", (0.5, 0.6, 0.7)), ("finetuned", (0.8, 0.8, 0.9)),
+                                   ("scratch", (0.7, 0.75, 0.8)))
+             for seed, a in enumerate(accuracies)]
+    row = script.table(cells).splitlines()[-1]
+    # frozen 60 ± t(0.975, 2)·10/√3 = 24.84; finetuned − scratch: +10, +5, +10 → +8.33 ± 7.17
+    assert row.startswith("| 10 | 60.00 ± 24.84% (3 seeds) | 83.33 ± ") and "+8.33 ± 7.17% (3 seeds)" in row, row
