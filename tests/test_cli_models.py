@@ -2,6 +2,7 @@
 the zoo, fine-tuning and lr-find, run in-process on small slices."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -288,3 +289,14 @@ def test_warmup_sets_where_the_one_cycle_rate_peaks():
         schedule.step()
     assert int(np.argmax(rates)) == 9 and abs(max(rates) - 0.01) < 1e-12  # the peak after 10% of the 100 steps
     assert abs(rates[0] - 0.01 / 25) < 1e-12
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (Path(__file__).resolve().parents[1] / "configs").glob("*.toml")))
+def test_every_committed_config_resolves_to_known_options(config):
+    """The README's results come from configs/: each parses, names only known options of its model, and fits it."""
+    from glassnet.cli.main import build_parser
+    from glassnet.cli.train import resolve_options
+    path = Path(__file__).resolve().parents[1] / "configs" / config
+    options = resolve_options(build_parser().parse_args(["train", "--config", str(path)]))
+    assert options["model"] in IMAGE_MODELS or options["model"] == "textcnn"
+    assert options["out"].startswith("runs/")
