@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..random import get_generator, per_example
 from ..tensor import Tensor
+from . import conv3x3 as _conv3x3
 
 # OpenBLAS multiplies products with M·N·K up to about 100³ by a kernel that skips packing.
 _SMALL_GEMM = 1_000_000
@@ -131,6 +132,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                          f"kernel {kh}×{kw} (dilation ({dh}, {dw})); expected at least "
                          f"{dh * (kh - 1) + 1 - 2 * ph}×{dw * (kw - 1) + 1 - 2 * pw}")
 
+    if _conv3x3.applies((kh, kw), (sh, sw), (ph, pw), (dh, dw)):  # residual nets' 3×3 "same" layers
+        return _conv3x3.conv3x3(x, weight, bias)
     # x in (C, H, W, N) order, padded: no transposing copy when x already has that layout.
     xp = _pad_hw(channels_first(xd), ph, ph, pw, pw)
     cols = _unfold(xp, kh, kw, (sh, sw), (dh, dw), ho, wo)
