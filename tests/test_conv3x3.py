@@ -78,3 +78,22 @@ def test_path_taken_only_for_3x3_same_stride_1():
     for kernel, stride, padding, dilation in (((5, 5), (1, 1), (0, 0), (1, 1)), ((3, 3), (2, 2), (1, 1), (1, 1)),
                                               ((3, 3), (1, 1), (0, 0), (1, 1)), ((3, 3), (1, 1), (1, 1), (2, 2))):
         assert not conv3x3.applies(kernel, stride, padding, dilation)
+
+
+def test_blocks_on_two_threads_give_the_same_bits(rng, monkeypatch):
+    """Under glassnet.threads(2) the blocks run on two Python threads (BLAS on one meanwhile);
+    each block's weight-gradient product is summed in block order, so every bit matches one thread's."""
+    monkeypatch.setattr(conv3x3, "BLOCK_COLUMNS", 16)
+    x = rng.standard_normal((4, 3, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((4, 5, 9, 8)).astype(np.float32)
+    results = []
+    for threads in (1, 2, 2):
+        with gn.threads(threads):
+            xt, wt = gn.Tensor(x, requires_grad=True), gn.Tensor(w, requires_grad=True)
+            y = F.conv2d(xt, wt, padding=1)
+            y.backward(g)
+        results.append((y.data, xt.grad, wt.grad))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)

@@ -24,13 +24,20 @@ benchmarks/resnet_step.py for the whole step.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import backend
 from ..tensor import Tensor
 
-BLOCK_COLUMNS = 2048  # output positions (H·W·N columns) per block and BLAS thread: ~1 MB of columns for 16 channels
+BLOCK_COLUMNS = 2048  # output positions (H·W·N columns) per block: ~1 MB of columns for 16 channels
+
+_pool: list = [None, 0]  # a ThreadPoolExecutor and its size, made on first use
+_blas: list = []  # threadpoolctl's controllers of the BLAS libraries, found on first use
 
 
 def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> bool:
@@ -56,24 +63,94 @@ def _windows(xp: np.ndarray) -> np.ndarray:
     return sliding_window_view(xp, (3, 3), axis=(1, 2)).transpose(0, 4, 5, 1, 2, 3)
 
 
-def _rows_per_block(w: int, n: int) -> int:
-    """Output rows per block: about BLOCK_COLUMNS columns for each BLAS thread of the enclosing
-    ``glassnet.threads()`` block (one thread outside one), so that two threads share one
-    product of twice the size rather than meeting twice as often."""
+def _workers() -> int:
+    """Threads for the blocks: those of the enclosing ``glassnet.threads()`` block (1 outside one)."""
     threads = backend._active_threads[-1] if backend._active_threads else None
-    return max(1, BLOCK_COLUMNS * (threads or 1) // max(1, w * n))
+    return max(1, int(threads or 1))
 
 
-def _correlate(windows: np.ndarray, w2: np.ndarray, out: np.ndarray, rows: int) -> None:
+@contextlib.contextmanager
+def _blas_single_thread():
+    """The BLAS on one thread while the blocks run on several Python threads, then as before."""
+    if not _blas:
+        from threadpoolctl import ThreadpoolController
+        _blas.append(ThreadpoolController().select(user_api="blas"))
+    with _blas[0].limit(limits=1):
+        yield
+
+
+def _run_blocks(h: int, rows: int, work, workers: int) -> list:
+    """Call ``work(i, r, state)`` for each block of ``r`` ≤ ``rows`` output rows starting at
+    row ``i``; returns each worker's ``state`` (a dict it may fill, e.g. a partial sum).
+
+    With several workers the blocks are handed out one at a time to whichever thread is free
+    (NumPy's copies and BLAS products release the GIL), and the BLAS runs on one thread
+    meanwhile: a thread whose core another process holds then delays only its own block,
+    where a BLAS split of each product across threads would stall every product."""
+    starts = list(range(0, h, rows))
+    if workers == 1 or len(starts) == 1:
+        state: dict = {}
+        for i in starts:
+            work(i, min(rows, h - i), state)
+        return [state]
+    queue = iter(starts)  # next() on a list iterator is atomic under the GIL
+    lock = threading.Lock()
+
+    def drain():
+        state: dict = {}
+        while True:
+            with lock:
+                i = next(queue, None)
+            if i is None:
+                return state
+            work(i, min(rows, h - i), state)
+
+    if _pool[1] != workers:
+        if _pool[0] is not None:
+            _pool[0].shutdown(wait=False)
+        _pool[:] = [concurrent.futures.ThreadPoolExecutor(workers - 1, thread_name_prefix="glassnet-conv"),
+                    workers]
+    with _blas_single_thread():
+        helpers = [_pool[0].submit(drain) for _ in range(workers - 1)]
+        states = [drain()]
+        states += [f.result() for f in helpers]
+    return states
+
+
+def _correlate(windows: np.ndarray, w2: np.ndarray, out: np.ndarray, rows: int, workers: int) -> None:
     """out (M, H, W, N) = w2 (M, C·9) @ im2col(windows), one block of ``rows`` output rows at a time."""
     c, _, _, h, w, n = windows.shape
     m = out.shape[0]
-    work = np.empty((c, 3, 3, rows, w, n), dtype=out.dtype)
-    for i in range(0, h, rows):
-        r = min(rows, h - i)
-        block = work[:, :, :, :r]
+
+    def work(i, r, state):
+        if "work" not in state:
+            state["work"] = np.empty((c, 3, 3, rows, w, n), dtype=out.dtype)
+        block = state["work"][:, :, :, :r]
         np.copyto(block, windows[:, :, :, i:i + r])
         np.matmul(w2, block.reshape(c * 9, r * w * n), out=out[:, i:i + r].reshape(m, r * w * n))
+
+    _run_blocks(h, rows, work, workers)
+
+
+def _weight_grad(windows: np.ndarray, g2: np.ndarray, rows: int, workers: int) -> np.ndarray:
+    """Σ over blocks of im2col(windows)_b @ G_bᵀ: (C·9, C_out). Each block's product has its own
+    slot and the slots are summed in block order, so the result does not depend on which
+    thread ran which block (the same bits on 1 thread or several)."""
+    c, _, _, h, w, n = windows.shape
+    parts = np.empty((-(-h // rows), c * 9, g2.shape[0]), dtype=g2.dtype)
+
+    def work(i, r, state):
+        if "work" not in state:
+            state["work"] = np.empty((c, 3, 3, rows, w, n), dtype=g2.dtype)
+        block = state["work"][:, :, :, :r]
+        np.copyto(block, windows[:, :, :, i:i + r])
+        np.matmul(block.reshape(c * 9, r * w * n), g2[:, i * w * n:(i + r) * w * n].T, out=parts[i // rows])
+
+    _run_blocks(h, rows, work, workers)
+    acc = parts[0]
+    for part in parts[1:]:
+        acc += part
+    return acc
 
 
 def conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -88,9 +165,10 @@ def conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     n, c, h, wd = xd.shape
     c_out = w.shape[0]
     xp = _padded(xd.transpose(1, 2, 3, 0))
-    rows = _rows_per_block(wd, n)
+    workers = _workers()
+    rows = max(1, BLOCK_COLUMNS // (wd * n))
     y = np.empty((c_out, h, wd, n), dtype=xd.dtype)
-    _correlate(_windows(xp), w.reshape(c_out, c * 9), y, rows)
+    _correlate(_windows(xp), w.reshape(c_out, c * 9), y, rows, workers)
     if bias is not None:
         y += bias.data[:, None, None, None]
     keep = xp if weight.requires_grad else None
@@ -100,23 +178,13 @@ def conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         g2 = gt.reshape(c_out, h * wd * n)
         gx = gw = gb = None
         if weight.requires_grad:
-            windows = _windows(keep)
-            acc = np.zeros((c * 9, c_out), dtype=g2.dtype)
-            work = np.empty((c, 3, 3, rows, wd, n), dtype=g2.dtype)
-            part = np.empty_like(acc)
-            for i in range(0, h, rows):
-                r = min(rows, h - i)
-                block = work[:, :, :, :r]
-                np.copyto(block, windows[:, :, :, i:i + r])
-                np.matmul(block.reshape(c * 9, r * wd * n), g2[:, i * wd * n:(i + r) * wd * n].T, out=part)
-                acc += part
-            gw = np.ascontiguousarray(acc.T).reshape(w.shape)
+            gw = np.ascontiguousarray(_weight_grad(_windows(keep), g2, rows, workers).T).reshape(w.shape)
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=1)
         if x.requires_grad:
             w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, c_out * 9)
             dx = np.empty((c, h, wd, n), dtype=g2.dtype)
-            _correlate(_windows(_padded(gt)), w_t, dx, rows)
+            _correlate(_windows(_padded(gt)), w_t, dx, rows, workers)
             gx = dx.transpose(3, 0, 1, 2)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
