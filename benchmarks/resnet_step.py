@@ -171,7 +171,7 @@ def main(argv=None) -> int:
             theirs()
         general = None
         if args.general_conv:
-            from glassnet.functional import conv3x3
+            from glassnet.functional import blocked_conv as conv3x3
 
             def general():
                 applies, conv3x3.applies = conv3x3.applies, lambda *a: False

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..random import get_generator, per_example
 from ..tensor import Tensor
-from . import conv3x3 as _conv3x3
+from . import blocked_conv as _blocked
 
 # OpenBLAS multiplies products with M·N·K up to about 100³ by a kernel that skips packing.
 _SMALL_GEMM = 1_000_000
@@ -132,8 +132,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                          f"kernel {kh}×{kw} (dilation ({dh}, {dw})); expected at least "
                          f"{dh * (kh - 1) + 1 - 2 * ph}×{dw * (kw - 1) + 1 - 2 * pw}")
 
-    if _conv3x3.applies((kh, kw), (sh, sw), (ph, pw), (dh, dw)):  # residual nets' 3×3 "same" layers
-        return _conv3x3.conv3x3(x, weight, bias)
+    if _blocked.applies((kh, kw), (sh, sw), (ph, pw), (dh, dw)):  # residual nets' 3×3 and 1×1 layers
+        return _blocked.blocked_conv2d(x, weight, bias, sh)
     # x in (C, H, W, N) order, padded: no transposing copy when x already has that layout.
     xp = _pad_hw(channels_first(xd), ph, ph, pw, pw)
     cols = _unfold(xp, kh, kw, (sh, sw), (dh, dw), ho, wo)
