@@ -36,20 +36,14 @@ one thread about 1.5× faster than the general path, on two threads under load
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import threading
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import backend
 from ..tensor import Tensor
+from ._blocks import run_blocks as _run_blocks, workers as _workers
 
 BLOCK_COLUMNS = 2048  # output positions (H·W·N columns) per block: ~1 MB of columns for 16 channels
 
-_pool: list = [None, 0]  # a ThreadPoolExecutor and its size, made on first use
-_blas: list = []  # threadpoolctl's controllers of the BLAS libraries, found on first use
 
 
 def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> bool:
@@ -75,61 +69,6 @@ def _windows(xp: np.ndarray, k: int = 3, s: int = 1) -> np.ndarray:
     """The k×k windows at stride s of a padded (C, Hp, Wp, N) array as a view (C, k, k, Ho, Wo, N):
     windows[c, u, v, i, j, n] = xp[c, s·i + u, s·j + v, n]."""
     return sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s].transpose(0, 4, 5, 1, 2, 3)
-
-
-def _workers() -> int:
-    """Threads for the blocks: those of the enclosing ``glassnet.threads()`` block (1 outside one)."""
-    threads = backend._active_threads[-1] if backend._active_threads else None
-    return max(1, int(threads or 1))
-
-
-@contextlib.contextmanager
-def _blas_single_thread():
-    """The BLAS on one thread while the blocks run on several Python threads, then as before."""
-    if not _blas:
-        from threadpoolctl import ThreadpoolController
-        _blas.append(ThreadpoolController().select(user_api="blas"))
-    with _blas[0].limit(limits=1):
-        yield
-
-
-def _run_blocks(h: int, rows: int, work, workers: int, starts=None) -> list:
-    """Call ``work(i, r, state)`` for each block of ``r`` ≤ ``rows`` output rows starting at
-    row ``i`` (every ``rows``-th row of ``range(h)``, or ``starts``); returns each worker's
-    ``state`` (a dict for its workspace).
-
-    With several workers the blocks are handed out one at a time to whichever thread is free
-    (NumPy's copies and BLAS products release the GIL), and the BLAS runs on one thread
-    meanwhile: a thread whose core another process holds then delays only its own block,
-    where a BLAS split of each product across threads would stall every product."""
-    starts = list(range(0, h, rows)) if starts is None else list(starts)
-    if workers == 1 or len(starts) == 1:
-        state: dict = {}
-        for i in starts:
-            work(i, min(rows, h - i), state)
-        return [state]
-    queue = iter(starts)  # next() on a list iterator is atomic under the GIL
-    lock = threading.Lock()
-
-    def drain():
-        state: dict = {}
-        while True:
-            with lock:
-                i = next(queue, None)
-            if i is None:
-                return state
-            work(i, min(rows, h - i), state)
-
-    if _pool[1] != workers:
-        if _pool[0] is not None:
-            _pool[0].shutdown(wait=False)
-        _pool[:] = [concurrent.futures.ThreadPoolExecutor(workers - 1, thread_name_prefix="glassnet-conv"),
-                    workers]
-    with _blas_single_thread():
-        helpers = [_pool[0].submit(drain) for _ in range(workers - 1)]
-        states = [drain()]
-        states += [f.result() for f in helpers]
-    return states
 
 
 def _correlate(windows: np.ndarray, w2: np.ndarray, out: np.ndarray, rows: int, workers: int) -> None:
