@@ -41,3 +41,18 @@ def test_benchmark_classic_equals_the_books_loop(fashion_mnist_dir, tmp_path):
     assert result["workload"] == "classic-b10" and result["ratio_glassnet_time_over_other"] > 0
     assert result["max_abs_weight_difference"] < 1e-12
     assert "ratio = glassnet time / other time" in out
+
+
+def test_benchmark_time_to_accuracy_row(fashion_mnist_dir, tmp_path):
+    """bench.py's opt-in resnet14-tta93 workload on one batch of 128 images and 100 test images,
+    with the target at 0: each contender stops after its first epoch and the row says so."""
+    path = tmp_path / "bench.json"
+    out = run_script("benchmarks/bench.py", "--workloads", "resnet14-tta93", "--images", "128", "--epochs", "1",
+                     "--target", "0", "--test-images", "100", "--threads", "1", "--json", str(path),
+                     env={"GLASSNET_DATA": str(fashion_mnist_dir.parent)})
+    (result,) = json.loads(path.read_text())["results"]
+    assert result["workload"] == "resnet14-tta93"
+    for name, t in result["time_to_accuracy"].items():
+        assert t["reached"] and t["epochs_to_target"] == 1 and len(t["test_accuracies"]) == 1, (name, t)
+        assert result["contenders"][name]["runs"][0]["images"] == 128
+    assert "0% test accuracy: glassnet" in out
