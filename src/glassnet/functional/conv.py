@@ -160,7 +160,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(out, parents, backward, "conv2d")
+    return Tensor.from_op(out, parents, backward, "conv2d")
 
 
 def _input_grad_transposed(gt: np.ndarray, w: np.ndarray, size, padding, dilation) -> np.ndarray:
@@ -209,4 +209,4 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
     shape = xd.shape[:2] + (1,) * (xd.ndim - 2)
     mask = (per_example(lambda s: get_generator(generator).random(s, dtype=np.float32), shape) >= p).astype(xd.dtype)
     mask *= 1 / (1 - p)
-    return Tensor._from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout2d")
+    return Tensor.from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout2d")

@@ -68,4 +68,4 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(y, parents, backward, "conv1d")
+    return Tensor.from_op(y, parents, backward, "conv1d")

@@ -51,4 +51,4 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
             full[padding_idx] = 0
         return (full,)
 
-    return Tensor._from_op(w[idx], (weight,), backward, "embedding")
+    return Tensor.from_op(w[idx], (weight,), backward, "embedding")

@@ -46,4 +46,4 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
             grads.append(g.sum(axis=outer) if bias.requires_grad else None)
         return tuple(grads)
 
-    return Tensor._from_op(out.astype(xd.dtype, copy=False), parents, backward, "layer_norm")
+    return Tensor.from_op(out.astype(xd.dtype, copy=False), parents, backward, "layer_norm")

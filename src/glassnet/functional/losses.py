@@ -99,14 +99,14 @@ def _reduced(op: str, values: np.ndarray, reduction: str, parents: tuple, grads,
     weighted losses divide by the total weight of the examples that count).
     """
     if reduction == "none":
-        return Tensor._from_op(values, parents, grads, op)
+        return Tensor.from_op(values, parents, grads, op)
     if reduction == "sum":
-        return Tensor._from_op(np.asarray(values.sum()), parents, grads, op)
+        return Tensor.from_op(np.asarray(values.sum()), parents, grads, op)
     if count is not None:
         scale = values.dtype.type(1 / count if count else np.nan)
-        return Tensor._from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
+        return Tensor.from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
     scale = values.dtype.type(1 / max(values.size, 1))
-    return Tensor._from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
+    return Tensor.from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
 
 
 def _expand(w: np.ndarray, ndim: int) -> np.ndarray:
@@ -399,7 +399,7 @@ def _penalty(op: str, params, value, grad) -> Tensor:
         raise ValueError(f"{op}: got no parameters")
     dtype = np.result_type(*(p.data.dtype for p in params))
     total = np.asarray(sum(value(p.data) for p in params), dtype=dtype)
-    return Tensor._from_op(total, params, lambda g: tuple(g * grad(p.data) for p in params), op)
+    return Tensor.from_op(total, params, lambda g: tuple(g * grad(p.data) for p in params), op)
 
 
 def l1_penalty(params) -> Tensor:

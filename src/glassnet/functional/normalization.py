@@ -147,4 +147,4 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     op = "batch_norm_relu" if relu else "batch_norm"
-    return Tensor._from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)
+    return Tensor.from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)

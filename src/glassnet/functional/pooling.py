@@ -171,7 +171,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
                 np.multiply(g, wins, out=dxp[window])
         return (_crop(dxp, *padding, xd.shape),)
 
-    result = Tensor._from_op(out, (x,), backward, "max_pool2d")
+    result = Tensor.from_op(out, (x,), backward, "max_pool2d")
     if not return_indices:
         return result
     (_, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_hw
@@ -234,7 +234,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
                 dxp[window] = gs
         return (_crop(dxp, *padding, xd.shape),)
 
-    return Tensor._from_op(out, (x,), backward, "avg_pool2d")
+    return Tensor.from_op(out, (x,), backward, "avg_pool2d")
 
 
 def global_avg_pool2d(x: Tensor) -> Tensor:
@@ -294,7 +294,7 @@ def _adaptive_pool(name: str, x: Tensor, output_size, mode: str) -> Tensor:
                 dxc[:, r0:r1, c0:c1] += gc[:, i, j, None, None] / size
         return (dxc.transpose(3, 0, 1, 2),)
 
-    return Tensor._from_op(out.transpose(3, 0, 1, 2), (x,), backward, name)
+    return Tensor.from_op(out.transpose(3, 0, 1, 2), (x,), backward, name)
 
 
 def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
