@@ -42,8 +42,9 @@ def _matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ bᵀ for a (M, P), b (K, P) that share a long axis P (a convolution's
     weight gradient: P = Ho·Wo·N positions). With few weights (M·K ≤ 1024, e.g.
     20×25 in the course's first layer) the sum over P runs as a batch of blocks
-    of P, each small enough for OpenBLAS's small-matrix kernel: 1.5–3× faster
-    than one long product; with more weights one product is faster (measured)."""
+    of P, each small enough for OpenBLAS's small-matrix kernel, which beats one
+    long product there; with more weights one product is faster (the crossover
+    was measured: benchmarks/README.md, "Measurements behind kernel choices")."""
     m, p = a.shape
     k = b.shape[0]
     if m * k <= 1024 and m * k * p > _SMALL_GEMM:

@@ -15,8 +15,9 @@ Windows are strided slices, one per kernel offset: a loop over the kh·kw
 offsets, never over images or output positions. For the common kernel == stride
 case this is the same arithmetic as reshaping (H, W) into (Ho, kh, Wo, kw) tiles
 and reducing over the tile axes, but ``np.maximum`` of kh·kw strided slices runs
-3–30× faster than ``tiles.max(axis=(3, 5))`` (NumPy reduces short strided axes
-slowly), so the slices serve both; without overlap, backward assigns instead of adding.
+much faster than ``tiles.max(axis=(3, 5))`` (NumPy reduces short strided axes
+slowly; figures in benchmarks/README.md), so the slices serve both; without
+overlap, backward assigns instead of adding.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def _fold(ufunc, xp: np.ndarray, kernel, stride, out_hw, dilation=(1, 1)) -> np.
 
 
 def _in_layout(a: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """``a`` in the memory layout of ``like`` (elementwise ops on mismatched
-    layouts run ~10× slower than one copy)."""
+    """``a`` in the memory layout of ``like`` (an elementwise op between
+    mismatched layouts is far slower than one copy into the same layout)."""
     if np.argsort(a.strides, kind="stable").tolist() == np.argsort(like.strides, kind="stable").tolist():
         return a
     out = np.empty_like(like, dtype=a.dtype)
