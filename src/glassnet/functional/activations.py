@@ -158,7 +158,18 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
             generator: np.random.Generator | None = None) -> Tensor:
     """Inverted dropout: keep each element with probability 1−p and scale the
     kept ones by 1/(1−p), so the expected activation is unchanged and evaluation
-    (``training=False``) is the identity. Backward: g·mask/(1−p)."""
+    (``training=False``) is the identity. Backward: g·mask/(1−p).
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> y = F.dropout(Tensor(np.ones(8, dtype=np.float32)), 0.5, generator=np.random.default_rng(0))
+        >>> sorted(set(y.data.tolist()))  # dropped: 0; kept: scaled by 1/(1 − p)
+        [0.0, 2.0]
+        >>> F.dropout(Tensor(np.ones(3, dtype=np.float32)), 0.5, training=False)  # evaluation: the identity
+        tensor([1., 1., 1.])
+    """
     if not 0 <= p < 1:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:

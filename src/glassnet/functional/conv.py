@@ -113,6 +113,18 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
       dcols = W₂ᵀ G folded back (col2im): each kernel offset
       (u, v) adds its slice of dcols onto the input positions it read.
     dx is computed only when x requires a gradient.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+        >>> F.conv2d(x, Tensor(np.ones((1, 1, 2, 2), dtype=np.float32)))  # the sum of each 2×2 window
+        tensor([[[[10., 14., 18.],
+                  [26., 30., 34.],
+                  [42., 46., 50.]]]])
+        >>> F.conv2d(x, Tensor(np.ones((3, 1, 3, 3), dtype=np.float32)), stride=2, padding=1).shape
+        (1, 3, 2, 2)
     """
     xd, w = x.data, weight.data
     if xd.ndim != 4 or w.ndim != 4:
@@ -199,6 +211,15 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
     single pixels regularises little; dropping maps does.
 
     Shapes: x (N, C, H, W) (or (N, C, L)); mask (N, C, 1, 1). Backward: g·mask/(1−p).
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> y = F.dropout2d(Tensor(np.ones((2, 3, 2, 2), dtype=np.float32)), 0.5, generator=np.random.default_rng(0))
+        >>> y.data[:, :, 0, 0]  # one value per map: 0 (dropped) or 2 (kept, scaled by 1/(1 − p))
+        array([[2., 2., 2.],
+               [0., 0., 0.]], dtype=float32)
     """
     if not 0 <= p < 1:
         raise ValueError(f"dropout2d probability must be in [0, 1), got {p}")

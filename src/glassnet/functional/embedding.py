@@ -25,6 +25,23 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
     that is zero in every other row (what optimizers and ``Tensor.grad`` expect).
     The row ``padding_idx``, if given, gets no gradient (it stays the padding
     vector, as in PyTorch). The indices themselves get no gradient.
+
+    Example:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> table = Tensor(np.arange(8, dtype=np.float32).reshape(4, 2), requires_grad=True)
+        >>> out = F.embedding(np.array([[3, 0, 3]]), table)
+        >>> out
+        tensor([[[6., 7.],
+                 [0., 1.],
+                 [6., 7.]]], requires_grad=True)
+        >>> out.sum().backward()
+        >>> table.grad  # id 3 was looked up twice
+        array([[1., 1.],
+               [0., 0.],
+               [0., 0.],
+               [2., 2.]], dtype=float32)
     """
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     w = weight.data
