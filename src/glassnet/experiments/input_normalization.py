@@ -18,20 +18,13 @@ from .. import nn, optim
 from ..data.transforms import Standardizer
 from ..models.mlp import mlp
 from ..train import evaluate, fit
-from .common import fashion_mnist
+from .common import best_of_grid, fashion_mnist
 from .registry import reproduction
 from .stats import Rule
 
 RAW, UNIT, STANDARD = "raw 0–255", "[0, 1]", "standardized"
 TEST, VAL_1, LR = ("test accuracy at the best learning rate", "validation accuracy after epoch 1 at the best "
                    "learning rate", "log10 of the best learning rate")
-
-
-def best_of_grid(train, grid, score):
-    """Run ``train(lr)`` for every rate of ``grid``; returns (best lr, its run) by ``score(run)``, highest best."""
-    runs = {lr: train(lr) for lr in grid}
-    best = max(runs, key=lambda lr: score(runs[lr]))
-    return best, runs[best]
 
 
 @reproduction(

@@ -50,6 +50,17 @@ def band(ax, table: dict, condition: str, x=None, color=None, label=None, **kwar
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
 
 
+def loss_curves(result: dict, out_dir: Path, stem: str, title: str) -> list:
+    """The figure ``<stem>.png``: each condition's "training loss per epoch" curve
+    (mean with its 95% CI band) on a log scale; returns [its path]."""
+    fig, ax = figure(width=6.0)
+    for i, c in enumerate(result["conditions"]):
+        band(ax, result["curves"]["training loss per epoch"], c, color=f"C{i}", marker="o", ms=3)
+    ax.set(yscale="log", title=title, xlabel="epoch", ylabel="training loss (epoch mean)")
+    ax.legend()
+    return [save(fig, out_dir, stem)]
+
+
 def summary_metrics(result: dict) -> list:
     """The metrics the dot plots show: those the rules read, then those the book quotes."""
     return list(dict.fromkeys([r["metric"] for r in result["rules"]] +
