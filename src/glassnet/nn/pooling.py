@@ -170,14 +170,8 @@ class AdaptiveMaxPool2d(_AdaptivePool2d):
 
 class AdaptiveAvgPool2d(_AdaptivePool2d):
     """Mean over an output_size grid of bins that adapt to the input: (N, C, H, W) → (N, C, oh, ow)
-    (PyTorch's bins, see ``functional.adaptive_bins``).
-
-    Args:
-        output_size: (oh, ow), an int or a pair, whatever the input's H and W.
-
-    Shape:
-        - Input: (N, C, H, W).
-        - Output: (N, C, oh, ow).
+    (PyTorch's bins, see ``functional.adaptive_bins``). Arguments and shapes as
+    :class:`AdaptiveMaxPool2d`'s.
 
     Example:
         >>> import numpy as np
