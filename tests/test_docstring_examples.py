@@ -1,4 +1,4 @@
-"""The ``Example:`` sections of the docstrings run as doctests: documentation that cannot rot.
+"""The ``Examples:`` sections of the docstrings run as doctests: documentation that cannot rot.
 
 Each module listed must hold examples (a module that lost them fails here), and
 every example must print what its docstring says.

@@ -198,7 +198,7 @@ class Tensor:
             view: the result may share memory with ``parents[0]`` (then the two
                 share one version counter).
 
-        Example:
+        Examples:
             The cube, y = x³ with dy/dx = 3x², checked against finite differences:
 
             >>> import numpy as np

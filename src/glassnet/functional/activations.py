@@ -27,7 +27,7 @@ def sigmoid(x: Tensor) -> Tensor:
     Shape:
         - Output: ``x``'s shape, values in (0, 1).
 
-    Example:
+    Examples:
         >>> import glassnet
         >>> import glassnet.functional as F
         >>> x = glassnet.tensor([0.0, 10.0], requires_grad=True)
@@ -55,7 +55,7 @@ def relu(x: Tensor) -> Tensor:
     Shape:
         - Output: ``x``'s shape.
 
-    Example:
+    Examples:
         >>> import glassnet
         >>> import glassnet.functional as F
         >>> x = glassnet.tensor([-1.0, 2.0], requires_grad=True)
@@ -127,7 +127,7 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     Shape:
         - Output: ``x``'s shape.
 
-    Example:
+    Examples:
         >>> import glassnet
         >>> import glassnet.functional as F
         >>> F.softmax(glassnet.tensor([1000.0, 1001.0]))  # no overflow
@@ -160,7 +160,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     kept ones by 1/(1−p), so the expected activation is unchanged and evaluation
     (``training=False``) is the identity. Backward: g·mask/(1−p).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

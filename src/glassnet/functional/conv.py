@@ -114,7 +114,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
       (u, v) adds its slice of dcols onto the input positions it read.
     dx is computed only when x requires a gradient.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -212,7 +212,7 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
 
     Shapes: x (N, C, H, W) (or (N, C, L)); mask (N, C, 1, 1). Backward: g·mask/(1−p).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

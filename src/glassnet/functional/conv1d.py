@@ -29,7 +29,7 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 
     view of an (N, L, C) array. (Xᵀ G rather than Gᵀ X: OpenBLAS is much slower
     at the second form for these shapes; see benchmarks/README.md.)
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

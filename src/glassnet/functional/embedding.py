@@ -26,7 +26,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
     The row ``padding_idx``, if given, gets no gradient (it stays the padding
     vector, as in PyTorch). The indices themselves get no gradient.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

@@ -17,7 +17,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     Backward, with M the number of elements normalised together and ĝ = g·γ:
     dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / √(σ² + ε);  dγ = Σ g·x̂, dβ = Σ g over the other axes.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

@@ -19,7 +19,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         - x: (N, in) or (..., in); W: (out, in); b: (out,).
         - Output: (N, out) or (..., out).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import glassnet
         >>> import glassnet.functional as F

@@ -134,7 +134,7 @@ def quadratic_cost(a: Tensor, y, reduction: str = "mean") -> Tensor:
     output error δ = (a − y)·σ′(z) slow when a sigmoid saturates.
     (PyTorch's MSELoss instead averages (a−y)² over every element, without ½.)
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -163,7 +163,7 @@ def mse_loss(a: Tensor, y, reduction: str = "mean") -> Tensor:
     a, y: any shape, equal. Gradient: dℓ/da = 2(a − y), divided by the number
     of elements for ``"mean"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -194,7 +194,7 @@ def binary_cross_entropy(p: Tensor, y, reduction: str = "mean") -> Tensor:
     this loss times the number of outputs. Prefer the fused
     :func:`binary_cross_entropy_with_logits` after a sigmoid.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -236,7 +236,7 @@ def binary_cross_entropy_with_logits(z: Tensor, y, reduction: str = "mean", weig
     = p·y·softplus(−z) + (1 − y)·softplus(z), with dℓ/dz = (1 − y)·σ(z) − p·y·σ(−z)
     and dℓ/dy = p·softplus(−z) − softplus(z); ``weight`` (broadcast to z) multiplies ℓ.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -298,7 +298,7 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", weight=None, 
       ℓ_n = (1 − ε)·w_{y}(−ln p_{n,y}) + (ε/C)·Σ_c w_c (−ln p_nc); the gradient is
       dℓ_n/ds_nc = (1 − ε)·w_y·(p_nc − [c = y]) + (ε/C)·(p_nc·Σ_c' w_c' − w_c).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -373,7 +373,7 @@ def nll_loss(log_probs: Tensor, labels, reduction: str = "mean", weight=None, ig
     and do not count. Gradient: −w_{y_n} at each example's label (÷ the count for
     ``"mean"``), 0 elsewhere.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -437,7 +437,7 @@ def svm_loss(scores: Tensor, labels, margin: float = 1.0, reduction: str = "mean
     PyTorch's ``multi_margin_loss`` divides each ℓ_n by C; see
     :func:`multi_margin_loss`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

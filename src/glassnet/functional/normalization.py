@@ -71,7 +71,7 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
     Evaluation (``training=False``): μ, σ² are the running statistics, so the
     layer is the affine map y = x·s + (β − μ·s), s = γ/√(σ²+ε); dx = g·s.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

@@ -136,7 +136,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     backward, offset by offset: the elements equal to the maximum that no
     earlier offset of the same window claimed.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -225,7 +225,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1 (⌈…⌉ with ceil_mode).
     Backward: every element of a window receives g/D, summed where windows overlap.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F
@@ -351,7 +351,7 @@ def spatial_pyramid_pool2d(x: Tensor, levels=(1, 2, 4), mode: str = "max") -> Te
     each level as (C, l, l). The length does not depend on H or W, so the layers
     after it accept images of every size.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
         >>> import glassnet.functional as F

@@ -17,7 +17,7 @@ class Sigmoid(Module):
         - Input: any shape.
         - Output: the input's shape, values in (0, 1).
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.Sigmoid()(tensor([0.0, 2.0]))
         tensor([0.5   , 0.8808])
@@ -34,7 +34,7 @@ class Tanh(Module):
         - Input: any shape.
         - Output: the input's shape, values in (−1, 1).
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.Tanh()(tensor([0.0, 1.0]))
         tensor([0.    , 0.7616])
@@ -58,7 +58,7 @@ class ReLU(Module):
         - Input: any shape.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.ReLU()(tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
@@ -82,7 +82,7 @@ class LeakyReLU(Module):
         - Input: any shape.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.LeakyReLU(0.1)(tensor([-2.0, 3.0]))
         tensor([-0.2,  3. ])
@@ -113,7 +113,7 @@ class PReLU(Module):
         - Input: any shape; (N, C, ...) when ``num_parameters`` = C.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.PReLU()(Tensor(np.array([-2.0, 3.0], dtype=np.float32)))
@@ -146,7 +146,7 @@ class RReLU(Module):
         - Input: any shape.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.RReLU().eval()(Tensor(np.array([-24.0, 3.0], dtype=np.float32)))  # slope (1/8 + 1/3)/2
@@ -179,7 +179,7 @@ class Softmax(Module):
         - Input: any shape.
         - Output: the input's shape; every slice along ``dim`` is a distribution.
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.Softmax()(tensor([[1000.0, 1000.0], [0.0, 0.0]]))
         tensor([[0.5, 0.5],

@@ -28,7 +28,7 @@ class Sequential(Module):
         - Input: what the first layer takes.
         - Output: what the last layer gives.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))

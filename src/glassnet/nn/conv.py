@@ -48,7 +48,7 @@ class Conv2d(Module):
         - Output: (N, C_out, Ho, Wo), or (C_out, Ho, Wo), with
           Ho = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1 (Wo alike).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> conv = nn.Conv2d(1, 4, 3, padding=1)  # 3×3 filters, the image keeps its size
@@ -149,7 +149,7 @@ class Dropout2d(Module):
         - Input: (N, C, H, W) (or (N, C, L)).
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> drop = nn.Dropout2d(0.5, generator=np.random.default_rng(0))

@@ -33,7 +33,7 @@ class Conv1d(Module):
         - Input: (N, C_in, L).
         - Output: (N, C_out, T), T = ⌊(L + 2·padding − k)/stride⌋ + 1.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> conv = nn.Conv1d(300, 100, 3)  # windows of 3 words of 300-dimensional vectors

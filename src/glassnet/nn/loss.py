@@ -41,7 +41,7 @@ class QuadraticCost(_Loss):
         - Input: a (N, ...), the network's outputs; target y of the same shape.
         - Output: a scalar, or (N,) with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> a = Tensor(np.array([[1.0, 2.0]], dtype=np.float32))
@@ -63,7 +63,7 @@ class MSELoss(_Loss):
         - Input: a of any shape; target y of the same shape.
         - Output: a scalar, or a's shape with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.MSELoss()(Tensor(np.array([1.0, 2.0], dtype=np.float32)), np.array([1.0, 4.0], dtype=np.float32))
@@ -85,7 +85,7 @@ class BCELoss(_Loss):
         - Input: p of any shape, probabilities in [0, 1]; target y of the same shape.
         - Output: a scalar, or p's shape with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.BCELoss()(Tensor(np.array([0.5, 0.5], dtype=np.float32)), np.array([1.0, 0.0], dtype=np.float32))  # ln 2
@@ -109,7 +109,7 @@ class BCEWithLogitsLoss(_Loss):
         - Input: logits z of any shape; target y of the same shape, in [0, 1].
         - Output: a scalar, or z's shape with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> z = Tensor(np.array([0.0, 0.0], dtype=np.float32), requires_grad=True)
@@ -145,7 +145,7 @@ class CrossEntropyLoss(_Loss):
         - Target: integer labels (N,) in [0, C) (or (N, d₁, …)), or probability rows (N, C).
         - Output: a scalar, or (N,) (or (N, d₁, …)) with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> logits = Tensor(np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=np.float32), requires_grad=True)
@@ -182,7 +182,7 @@ class NLLLoss(_Loss):
         - Input: log-probabilities (N, C); labels (N,) in [0, C).
         - Output: a scalar, or (N,) with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> log_p = Tensor(np.log(np.array([[0.5, 0.25, 0.25]], dtype=np.float32)))
@@ -210,7 +210,7 @@ class SVMLoss(_Loss):
         - Input: scores (N, C); labels (N,) in [0, C).
         - Output: a scalar, or (N,) with ``reduction="none"``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> scores = Tensor(np.array([[3.0, 2.5, 0.0]], dtype=np.float32))
@@ -233,7 +233,7 @@ class MultiMarginLoss(SVMLoss):
     """PyTorch's MultiMarginLoss: the SVM loss divided by the number of classes
     (see ``multi_margin_loss``). Arguments and shapes as :class:`SVMLoss`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> scores = Tensor(np.array([[3.0, 2.5, 0.0]], dtype=np.float32))

@@ -182,7 +182,7 @@ class Module:
         JSON (numbers, strings, lists, tuples, dicts, dtypes, arrays, modules,
         registered classes and functions, generators).
 
-        Example:
+        Examples:
             >>> from glassnet import nn
             >>> nn.Linear(3, 2, bias=False).get_config()
             {'args': (3, 2), 'kwargs': {'bias': False}}

@@ -96,7 +96,7 @@ class BatchNorm1d(_BatchNorm):
         - Input: (N, C) or (N, C, L).
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> bn = nn.BatchNorm1d(2)
@@ -122,7 +122,7 @@ class BatchNorm2d(_BatchNorm):
         - Input: (N, C, H, W).
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> x = Tensor(np.random.default_rng(0).normal(5.0, 3.0, (8, 4, 6, 6)).astype(np.float32))
@@ -195,7 +195,7 @@ class LayerNorm(Module):
         - Input: (..., *normalized_shape).
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.LayerNorm(3)(Tensor(np.array([[1.0, 2.0, 3.0]], dtype=np.float32)))

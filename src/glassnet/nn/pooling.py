@@ -50,7 +50,7 @@ class MaxPool2d(_Pool2d):
           Ho = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1 (⌈…⌉ with ``ceil_mode``;
           Wo alike).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
@@ -91,7 +91,7 @@ class AvgPool2d(_Pool2d):
         - Input: (N, C, H, W), or (C, H, W).
         - Output: (N, C, Ho, Wo), or (C, Ho, Wo), with Ho = ⌊(H + 2·padding − kh)/stride⌋ + 1 (Wo alike).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
@@ -122,7 +122,7 @@ class GlobalAvgPool2d(Module):
         - Input: (N, C, H, W).
         - Output: (N, C).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.GlobalAvgPool2d()(Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)))
@@ -155,7 +155,7 @@ class AdaptiveMaxPool2d(_AdaptivePool2d):
         - Input: (N, C, H, W).
         - Output: (N, C, oh, ow).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
@@ -173,7 +173,7 @@ class AdaptiveAvgPool2d(_AdaptivePool2d):
     (PyTorch's bins, see ``functional.adaptive_bins``). Arguments and shapes as
     :class:`AdaptiveMaxPool2d`'s.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> pool = nn.AdaptiveAvgPool2d(2)
@@ -198,7 +198,7 @@ class SpatialPyramidPool2d(Module):
         - Input: (N, C, H, W), any H and W (at least the largest level).
         - Output: (N, C·Σ l²).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> spp = nn.SpatialPyramidPool2d((1, 2))

@@ -41,7 +41,7 @@ class ResidualBlock(Module):
         - Input: (N, C_in, H, W).
         - Output: (N, C_out, ⌈H/stride⌉, ⌈W/stride⌉).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> block = nn.ResidualBlock(16, 32, stride=2)  # halves the image, so a projection shortcut
