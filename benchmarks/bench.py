@@ -10,9 +10,9 @@ Each run trains one workload for one epoch over the 60,000 training images
 alternate, A B A B, after one uncounted warm-up run of each; each gets ``--runs``
 counted runs (default 3). ``classic-b10`` compares ``glassnet.classic.network2``
 with the book's per-example loop (``benchmarks/reference/book_network2.py``), and
-``classic1-b10`` chapter 1's ``glassnet.classic.network`` with our per-example
-implementation (``benchmarks/reference/per_example_network.py``), instead of
-PyTorch, and checks that both end with the same weights.
+``classic1-b10`` chapter 1's ``glassnet.classic.network`` with the same loop's
+chapter-1 network (``book_network2.Chapter1Network``), instead of PyTorch, and
+checks that both end with the same weights.
 
 The table gives images/s (median, min–max), the ratio glassnet time / other
 time (medians; below 1 means glassnet is faster), the GFLOP/s glassnet's

@@ -70,6 +70,18 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
 
     Evaluation (``training=False``): μ, σ² are the running statistics, so the
     layer is the affine map y = x·s + (β − μ·s), s = γ/√(σ²+ε); dx = g·s.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.array([[1.0, 10.0], [3.0, 30.0]], dtype=np.float32))
+        >>> mean, var = np.zeros(2, dtype=np.float32), np.ones(2, dtype=np.float32)
+        >>> F.batch_norm(x, mean, var, training=True).data.round(3)  # per column: mean 0, variance 1
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> mean, var  # the running statistics moved 10% of the way (var: unbiased)
+        (array([0.2, 2. ], dtype=float32), array([ 1.1, 20.9], dtype=float32))
     """
     xd = x.data
     if xd.ndim < 2:
@@ -147,4 +159,4 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     op = "batch_norm_relu" if relu else "batch_norm"
-    return Tensor._from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)
+    return Tensor.from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)

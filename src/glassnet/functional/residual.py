@@ -25,4 +25,4 @@ def add_relu(a: Tensor, b: Tensor) -> Tensor:
         gs = g * (out > 0)
         return gs, gs
 
-    return Tensor._from_op(out, (a, b), backward, "add_relu")
+    return Tensor.from_op(out, (a, b), backward, "add_relu")
