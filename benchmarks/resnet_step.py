@@ -110,7 +110,7 @@ def op_times(step, steps: int, by_shape: bool = False) -> None:
         last[0] = time.perf_counter()
         return out
 
-    Tensor.from_op = Tensor._from_op = classmethod(from_op)
+    Tensor.from_op = classmethod(from_op)
     try:
         step()
         forward.clear()
@@ -121,7 +121,7 @@ def op_times(step, steps: int, by_shape: bool = False) -> None:
             step()
         total = (time.perf_counter() - begin) / steps
     finally:
-        Tensor.from_op = Tensor._from_op = classmethod(original)
+        Tensor.from_op = classmethod(original)
     print(f"glassnet step {1e3 * total:.1f} ms (mean of {steps}, timing overhead included); per op, ms per step:")
     names = sorted(set(forward) | set(backward), key=lambda k: -(forward[k] + backward[k]))
     for name in names:

@@ -177,4 +177,4 @@ def blocked_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(y.transpose(3, 0, 1, 2), parents, backward, "conv2d")
+    return Tensor.from_op(y.transpose(3, 0, 1, 2), parents, backward, "conv2d")
