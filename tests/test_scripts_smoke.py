@@ -97,3 +97,20 @@ def test_benchmark_time_to_accuracy_row(fashion_mnist_dir, tmp_path):
         assert t["reached"] and t["epochs_to_target"] == 1 and len(t["test_accuracies"]) == 1, (name, t)
         assert result["contenders"][name]["runs"][0]["images"] == 128
     assert "0% test accuracy: glassnet" in out
+
+
+def test_thread_table_from_bench_json():
+    """benchmarks/thread_table.py turns bench.py JSON files into the README's thread table."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from thread_table import table
+
+    def summary(threads, ratio):
+        return {"workload": "mlp-relu-b128", "threads": threads, "other": "torch", "ratio_glassnet_time_over_other": ratio,
+                "contenders": {"glassnet": {"images_per_s_median": 2000.0, "threads": {"blas_threads": 2}},
+                               "torch": {"images_per_s_median": 1000.0, "threads": {"torch_threads": 2}}}}
+
+    machine = {"date": "2026-12-02", "cpu_model": "AMD EPYC", "cpus": 2, "load_average": [0.1, 0, 0], "busy_cores": 1,
+               "gemm_peak_gflops": {"1": 76.0}, "command": "benchmarks/bench.py --quick"}
+    out = table([("idle", {"machine": machine, "results": [summary("default", 0.5), summary(2, 0.6)]})])
+    assert "| workload | idle, threads default | idle, threads 2 |" in out
+    assert "| mlp-relu-b128 | **0.50** (2,000 / 1,000; 2/2 thr) | **0.60**" in out
