@@ -111,3 +111,24 @@ def test_blocks_on_two_threads_give_the_same_bits(rng, monkeypatch, k, stride):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def test_blocks_on_two_threads_in_a_forked_child(rng, monkeypatch):
+    """A process forked after the block threads started makes its own (the parent's are not in it)."""
+    import multiprocessing
+
+    monkeypatch.setattr(blocked, "BLOCK_COLUMNS", 16)  # several blocks: the threads are used
+
+    x = rng.standard_normal((4, 2, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    with gn.threads(2):
+        expected = F.conv2d(gn.Tensor(x), gn.Tensor(w), padding=1).data
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        got = pool.apply_async(_conv_on_two_threads, (x, w)).get(timeout=60)
+    np.testing.assert_array_equal(got, expected)
+
+
+def _conv_on_two_threads(x, w):
+    with gn.threads(2):
+        return np.ascontiguousarray(F.conv2d(gn.Tensor(x), gn.Tensor(w), padding=1).data)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
 import threading
 
 from .. import backend
 
-_pool: list = [None, 0]  # a ThreadPoolExecutor and its size, made on first use
+_pool: list = [None, 0, 0]  # a ThreadPoolExecutor, its size and the process it belongs to, made on first use
 _blas: list = []  # threadpoolctl's controllers of the BLAS libraries, found on first use
 
 
@@ -67,11 +68,11 @@ def run_blocks(h: int, rows: int, work, workers: int, starts=None, blas: bool = 
                 return state
             work(i, min(rows, h - i), state)
 
-    if _pool[1] != workers:
-        if _pool[0] is not None:
+    if _pool[1] != workers or _pool[2] != os.getpid():  # a forked child has none of the parent's threads
+        if _pool[0] is not None and _pool[2] == os.getpid():
             _pool[0].shutdown(wait=False)
-        _pool[:] = [concurrent.futures.ThreadPoolExecutor(workers - 1, thread_name_prefix="glassnet-conv"),
-                    workers]
+        _pool[:] = [concurrent.futures.ThreadPoolExecutor(workers - 1, thread_name_prefix="glassnet-blocks"),
+                    workers, os.getpid()]
     with _blas_single_thread() if blas else contextlib.nullcontext():
         helpers = [_pool[0].submit(drain) for _ in range(workers - 1)]
         states = [drain()]
