@@ -115,6 +115,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
       (u, v) adds its slice of dcols onto the input positions it read.
     dx is computed only when x requires a gradient.
 
+    The residual nets' convolutions — 3×3 with padding 1 and 1×1 with padding 0,
+    stride 1 or 2, dilation 1 — go to ``functional.blocked_conv.blocked_conv2d``:
+    the same products in cache-sized blocks, nothing of im2col size kept for
+    backward, on several threads under ``glassnet.threads(n)``.
+
     Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor
