@@ -83,3 +83,21 @@ def test_add_relu_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, order, threa
     compiled, reference = both(monkeypatch, run)
     for c, r in zip(compiled, reference):
         np.testing.assert_array_equal(c, r)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 4, 5), (1, 3, 7), (2, 3, 7)])  # one C-contiguous example; a sequence batch
+def test_batch_norm_kernels_for_other_layouts(rng, monkeypatch, shape):
+    """Rows (1, C, B) also come from a single C-contiguous example; (N, C, L) batches take the NumPy code."""
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+
+    def run():
+        xt, w = gn.Tensor(x, requires_grad=True), gn.Tensor(np.ones(3), requires_grad=True)
+        y = batch_norm(xt, np.zeros(3), np.ones(3), w, None, training=True, relu=True)
+        y.backward(g)
+        assert y.data.flags.c_contiguous
+        return y.data, xt.grad, w.grad
+
+    compiled, reference = both(monkeypatch, run)
+    for a, r in zip(compiled, reference):
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12)

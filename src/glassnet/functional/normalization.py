@@ -100,7 +100,7 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
     gamma = None if weight is None else weight.data
 
     if training and m >= 2 and x3.shape[0] == 1 and xd.dtype in (np.float32, np.float64) and _numba_bn.available():
-        return _batch_norm_compiled(x, x3, running_mean, running_var, weight, bias, momentum, eps, relu)
+        return _batch_norm_compiled(x, x3, batch_last, running_mean, running_var, weight, bias, momentum, eps, relu)
     if training:
         if m < 2:
             raise ValueError(f"batch_norm: training needs more than 1 value per channel to take a variance, "
@@ -173,9 +173,10 @@ def _channel_groups(c: int, work) -> None:
     run_blocks(c, -(-c // n), work, n, blas=False)
 
 
-def _batch_norm_compiled(x: Tensor, x3: np.ndarray, running_mean, running_var, weight, bias, momentum: float,
-                         eps: float, relu: bool) -> Tensor:
-    """``batch_norm`` in training for rows x3 (1, C, B), by the compiled kernels of ``_numba_bn``
+def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_mean, running_var, weight, bias,
+                         momentum: float, eps: float, relu: bool) -> Tensor:
+    """``batch_norm`` in training for rows x3 (1, C, B) (images in (C, H, W, N) order, or one
+    example C-contiguous), by the compiled kernels of ``_numba_bn``
     (the same numbers as the NumPy code to rounding; sums in float64)."""
     xd, x2 = x.data, x3[0]
     m = x2.shape[1]
@@ -189,10 +190,10 @@ def _batch_norm_compiled(x: Tensor, x3: np.ndarray, running_mean, running_var, w
         running_var += (momentum * m / (m - 1) * var).astype(running_var.dtype)
 
     def backward(g):
-        g2 = _rows(g, True)[0]
+        g2 = _rows(g, batch_last)[0]
         dx, g_sum, gx_sum = _numba_bn.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad,
                                               _channel_groups)
-        grads = [None if dx is None else _unrows(dx[None], xd.shape, True)]
+        grads = [None if dx is None else _unrows(dx[None], xd.shape, batch_last)]
         if weight is not None:
             grads.append(gx_sum.astype(weight.data.dtype, copy=False))
         if bias is not None:
@@ -200,5 +201,5 @@ def _batch_norm_compiled(x: Tensor, x3: np.ndarray, running_mean, running_var, w
         return tuple(grads)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
-    return Tensor.from_op(_unrows(out[None], xd.shape, True), parents, backward,
+    return Tensor.from_op(_unrows(out[None], xd.shape, batch_last), parents, backward,
                           "batch_norm_relu" if relu else "batch_norm")
