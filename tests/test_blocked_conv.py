@@ -132,3 +132,19 @@ def test_blocks_on_two_threads_in_a_forked_child(rng, monkeypatch):
 def _conv_on_two_threads(x, w):
     with gn.threads(2):
         return np.ascontiguousarray(F.conv2d(gn.Tensor(x), gn.Tensor(w), padding=1).data)
+
+
+@pytest.mark.parametrize("k, stride", KERNELS)
+def test_blocked_path_single_example_and_unbatched(rng, k, stride):
+    x = rng.standard_normal((1, 2, 5, 6))
+    w = rng.standard_normal((3, 2, k, k))
+    xt, wt = gn.Tensor(x, requires_grad=True), gn.Tensor(w, requires_grad=True)
+    y = F.conv2d(xt, wt, stride=stride, padding=(k - 1) // 2)
+    y.sum().backward()
+    rx, rw = gn.Tensor(x, requires_grad=True), gn.Tensor(w, requires_grad=True)
+    r = general(rx, rw, None, stride, (k - 1) // 2)
+    r.sum().backward()
+    for a, b in ((y.data, r.data), (xt.grad, rx.grad), (wt.grad, rw.grad)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    layer = gn.nn.Conv2d(2, 3, k, stride=stride, padding=(k - 1) // 2, dtype=np.float64)
+    assert layer(gn.Tensor(x[0])).shape == r.shape[1:]  # unbatched (C, H, W)
