@@ -112,7 +112,7 @@ def train(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     ensure_open_mpi()
     ensure_graphviz()
-    ensure_package("[test,mpi,onnx,viz]")
+    ensure_package("[test,mpi,onnx,viz,accel]")  # accel: numba, so the compiled kernels are tested against NumPy
     if pip_install(TORCH, check=False) != 0:
         say("PyTorch could not be installed: the oracle tests against PyTorch will be skipped")
     ensure_fashion_mnist()

@@ -1,4 +1,4 @@
-"""How fast the playground learns and draws: the issue's bar is the 3-class spiral with a
+"""How fast the playground learns and draws: the bar is the 3-class spiral with a
 2-16-16-3 ReLU net at >= 95% training accuracy within 20 s of pressing play, with the views
 refreshing at >= 10 frames per second, on 2 cores.
 

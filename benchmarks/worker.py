@@ -95,6 +95,11 @@ WORKLOADS = {
     "classic1-b10": dict(batch=10, kind="flat", other="reference",
                          about="chapter 1's 784-30-10 through glassnet.classic.network (float64, vectorised, "
                                "quadratic cost, eta 0.5) vs our per-example implementation"),
+    "resnet14-tta93": dict(batch=128, kind="image", time_to_accuracy=dict(target=0.93, epochs=15, train=50000),
+                           about="seconds of training to 93% test accuracy: configs/resnet14.toml's recipe "
+                                 "(resnet_small 16/32/64, 2 blocks a stage; SGD Nesterov 0.9, lr 0.05, cosine over "
+                                 "15 epochs, weight decay 5e-4, batch 128, random shifts of up to 2 pixels, the "
+                                 "first 50,000 training images standardized), at most 15 epochs; opt-in"),
     "network3-b10": dict(batch=10, kind="flat",
                          about="chapter 6's two conv-pool ReLU network through glassnet.classic.network3 "
                                "(conv 20@5x5, max-pool 2, ReLU, conv 40@5x5, max-pool 2, ReLU, FC 640-100 ReLU, "
@@ -345,20 +350,24 @@ def run_classic(workload, implementation, x, y, x_test, y_test, seed, weights_ou
     import io
     import random
 
-    reference = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
+    if implementation != "glassnet":  # the per-example reference of both chapters
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+        import book_network2
     if workload == "classic-b10":
         if implementation == "glassnet":
             from glassnet.classic import network2 as module
         else:
-            sys.path.insert(0, reference)
-            import book_network2 as module
+            module = book_network2
         sizes, eta = [784, 100, 10], 0.1
+
+        def make(sizes):
+            return module.Network(sizes, cost=module.CrossEntropyCost)
     else:
         if implementation == "glassnet":
-            from glassnet.classic import network as module
+            from glassnet.classic import network
+            make = network.Network
         else:
-            sys.path.insert(0, reference)
-            import per_example_network as module
+            make = book_network2.Chapter1Network
         # eta 0.5, not the book's 3.0: at 3.0 this N(0, 1) net is chaotic enough to grow the 1e-16
         # differences of summation order to 9e-2 in 600 steps (measured), and the weight check would say nothing
         sizes, eta = [784, 30, 10], 0.5
@@ -368,8 +377,7 @@ def run_classic(workload, implementation, x, y, x_test, y_test, seed, weights_ou
     training_data = [(x64[i].reshape(784, 1), targets[i].reshape(10, 1)) for i in range(len(x64))]
     random.seed(seed)
     np.random.seed(seed)
-    net = (module.Network(sizes, cost=module.CrossEntropyCost) if workload == "classic-b10"
-           else module.Network(sizes))
+    net = make(sizes)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         net.SGD(training_data, 1, WORKLOADS[workload]["batch"], eta)
@@ -434,6 +442,91 @@ def run_network3(framework, x, y, x_test, y_test, seed):
     return seconds, None, float((predictions == y_test).mean()), flops
 
 
+def run_time_to_accuracy(workload, framework, x, y, x_test, y_test, seed, target=None, epochs=None):
+    """Train ``resnet_small`` (glassnet) or its twin (PyTorch) with configs/resnet14.toml's recipe,
+    evaluate on the test images after each epoch (untimed), and stop at the first epoch whose test
+    accuracy reaches ``target``. Both contenders read the same batches: glassnet's ``DataLoader`` with
+    the ``ShiftThenStandardize`` transform ``glassnet train --augment 2`` uses, on the same seeds.
+    Returns (training seconds up to that epoch, or all of them when the target was not reached,
+    images trained on meanwhile, final test accuracy, details)."""
+    from glassnet.data import DataLoader
+    from glassnet.data.preprocessing import ShiftThenStandardize
+
+    spec = WORKLOADS[workload]["time_to_accuracy"]
+    target = spec["target"] if target is None else target
+    epochs = spec["epochs"] if epochs is None else epochs
+    x, y = x[:spec["train"]], y[:spec["train"]]
+    mean, std = float(x.mean()), float(x.std())  # one global mean and std, as glassnet train's contract
+    prep = {"input_shape": [1, 1, 28, 28], "mean": mean, "std": std}
+    loader = DataLoader((x, y), batch_size=WORKLOADS[workload]["batch"], shuffle=True,
+                        generator=np.random.default_rng([seed, 1]),
+                        transform=ShiftThenStandardize(2, prep, np.random.default_rng([seed, 2])))
+    x_test = (x_test - np.float32(mean)) / np.float32(std)
+    lr, momentum, weight_decay = 0.05, 0.9, 5e-4
+
+    if framework == "glassnet":
+        import glassnet as gn
+        import glassnet.functional as F
+        from glassnet import optim
+        from glassnet.models.resnet import resnet_small
+
+        gn.seed(seed)
+        model = resnet_small()
+        opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
+        schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+
+        def train_epoch():
+            model.train()
+            for xb, yb in loader:
+                _glassnet_step(model, F.cross_entropy, opt, xb, yb)
+
+        def accuracy():
+            model.eval()
+            with gn.no_grad():
+                predictions = np.concatenate([model(gn.Tensor(x_test[i:i + EVAL_CHUNK])).data.argmax(axis=1)
+                                              for i in range(0, len(x_test), EVAL_CHUNK)])
+            return float((predictions == y_test).mean())
+    else:
+        import torch
+
+        torch.manual_seed(seed)
+        model = torch_resnet_small()
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+
+        def train_epoch():
+            model.train()
+            for xb, yb in loader:  # glassnet Tensors: their ndarrays, shared with torch without a copy
+                loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(np.asarray(xb.data))),
+                                                         torch.from_numpy(np.asarray(yb.data)))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+        def accuracy():
+            model.eval()
+            with torch.no_grad():
+                predictions = np.concatenate([model(torch.from_numpy(x_test[i:i + EVAL_CHUNK])).argmax(dim=1).numpy()
+                                              for i in range(0, len(x_test), EVAL_CHUNK)])
+            return float((predictions == y_test).mean())
+
+    seconds, accuracies, epoch_seconds = 0.0, [], []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        train_epoch()
+        epoch_seconds.append(time.perf_counter() - start)
+        seconds += epoch_seconds[-1]
+        schedule.step()
+        accuracies.append(accuracy())
+        if accuracies[-1] >= target:
+            break
+    reached = accuracies[-1] >= target
+    details = {"target_accuracy": target, "reached": reached, "epochs_run": len(accuracies),
+               "epochs_to_target": len(accuracies) if reached else None, "test_accuracies": accuracies,
+               "epoch_seconds": epoch_seconds}
+    return seconds, len(accuracies) * len(x), accuracies[-1], details
+
+
 # ------------------------------------------------------------------- main
 def peak_rss_mb() -> float:
     """This process's peak resident memory (VmHWM), in MiB."""
@@ -453,6 +546,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (threadpoolctl) and torch threads; default: the libraries' own")
     parser.add_argument("--weights-out", default=None, help="classic-b10, classic1-b10: save the trained weights (npz)")
+    parser.add_argument("--epochs", type=int, default=None, help="time-to-accuracy workloads: at most this many epochs")
+    parser.add_argument("--target", type=float, default=None, help="time-to-accuracy workloads: the test accuracy")
+    parser.add_argument("--test-images", type=int, default=None, help="evaluate on the first this many test images")
     args = parser.parse_args(argv)
 
     import glassnet
@@ -468,6 +564,9 @@ def main(argv=None) -> None:
         x, y, x_test, y_test, vocab_size = load_rt_polarity(args.images)
     else:
         (x, y, x_test, y_test), vocab_size = load_fashion_mnist(args.images, kind), 0
+    if args.test_images is not None:
+        x_test, y_test = x_test[:args.test_images], y_test[:args.test_images]
+    details: dict = {}
     # glassnet's own work runs as fit() runs it: allocator tuned, BLAS threads
     # chosen by glassnet.threads() (the idle cores, unless --threads says).
     if hasattr(glassnet, "threads"):
@@ -476,10 +575,15 @@ def main(argv=None) -> None:
     else:  # a glassnet from before 2026-12-01 (set its threads and malloc at import): for before/after runs
         from threadpoolctl import threadpool_limits
         thread_setting = threadpool_limits(args.threads) if args.threads else contextlib.nullcontext()
+    trained = None  # images trained on, where not one epoch of x
     with thread_setting as blas_threads:
         blas_threads = blas_threads if isinstance(blas_threads, int) else None
         info["blas_threads"] = blas_threads or glassnet.get_num_threads()
-        if WORKLOADS[args.workload].get("other") == "reference":
+        if "time_to_accuracy" in WORKLOADS[args.workload]:
+            seconds, trained, accuracy, details = run_time_to_accuracy(
+                args.workload, args.framework, x, y, x_test, y_test, args.seed, args.target, args.epochs)
+            loss, flops = None, None
+        elif WORKLOADS[args.workload].get("other") == "reference":
             seconds, loss, accuracy, flops = run_classic(args.workload, args.framework, x, y, x_test, y_test,
                                                          args.seed, args.weights_out)
         elif args.workload == "network3-b10":
@@ -488,10 +592,11 @@ def main(argv=None) -> None:
             seconds, loss, accuracy, flops = run_glassnet(args.workload, x, y, x_test, y_test, args.seed, vocab_size)
         else:
             seconds, loss, accuracy, flops = run_torch(args.workload, x, y, x_test, y_test, args.seed, vocab_size)
-    print(json.dumps({"workload": args.workload, "framework": args.framework, "images": len(x),
-                      "seconds": seconds, "images_per_s": len(x) / seconds, "final_loss": loss,
+    images = trained or len(x)
+    print(json.dumps({"workload": args.workload, "framework": args.framework, "images": images,
+                      "seconds": seconds, "images_per_s": images / seconds, "final_loss": loss,
                       "test_accuracy": accuracy, "peak_rss_mb": peak_rss_mb(),
-                      "training_flops_per_example": flops, **info}))
+                      "training_flops_per_example": flops, **details, **info}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from glassnet.data import DataLoader, make_spiral
 from glassnet.io import ArchitectureError, NotSafetensorsError, from_config, load_checkpoint, to_config
 from glassnet.models.mlp import mlp
 from glassnet.train import Callback, ModelCheckpoint, fit
+from tests.helpers.resume_runs import Jitter, run_parts
 
 
 def _assert_same_state(a, b):
@@ -184,43 +185,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
 
 
 # ------------------------------------------------------------ bit-exact resume
-class Jitter:
-    """A loader transform with its own generator (as RandomShift has): Gaussian noise."""
-
-    def __init__(self, seed):
-        self.rng = np.random.default_rng(seed)
-
-    def __call__(self, x):
-        return x + 0.05 * self.rng.standard_normal(x.shape).astype(x.dtype)
-
-    def rng_state(self):  # the rng_state protocol (see glassnet.random)
-        return {"rng": self.rng.bit_generator.state}
-
-    def load_rng_state(self, state):
-        self.rng.bit_generator.state = state["rng"]
-
-
-def _run_parts():
-    """Data, a model with dropout (global generator and its own) and batch norm, a
-    loader with a random transform, and how to make the optimizer and schedule."""
-    data = make_spiral(40, 3, generator=np.random.default_rng(3))
-    val = make_spiral(20, 3, generator=np.random.default_rng(4))
-
-    def model():
-        glassnet.seed(11)
-        return nn.Sequential(nn.Linear(2, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.3),
-                             nn.Linear(32, 32), nn.ReLU(), nn.Dropout(0.2, generator=np.random.default_rng(9)),
-                             nn.Linear(32, 3))
-
-    def training(net, loader_seed):
-        opt = optim.Adam(net.parameters(), lr=0.01)
-        loader = DataLoader(data, batch_size=16, shuffle=True, generator=np.random.default_rng(loader_seed),
-                            transform=Jitter(loader_seed))
-        return opt, optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7), loader
-
-    return model, training, val
-
-
+# (the run's parts live in tests/helpers/resume_runs.py, which a fresh process imports too)
 class InterruptAt(Callback):
     def __init__(self, epoch, batch):
         self.at = (epoch, batch)
@@ -231,7 +196,7 @@ class InterruptAt(Callback):
 
 
 def _uninterrupted(epochs):
-    model, training, val = _run_parts()
+    model, training, val = run_parts()
     net = model()
     opt, sched, loader = training(net, 5)
     history = fit(net, loader, nn.CrossEntropyLoss(), opt, epochs, validation_data=val, scheduler=sched,
@@ -243,7 +208,7 @@ def _uninterrupted(epochs):
 def test_resuming_gives_bit_identical_weights(tmp_path, stop):
     reference, reference_opt, reference_history = _uninterrupted(2)
 
-    model, training, val = _run_parts()
+    model, training, val = run_parts()
     net = model()
     opt, sched, loader = training(net, 5)
     callbacks = [ModelCheckpoint(tmp_path, monitor="val_loss")]
@@ -273,37 +238,21 @@ def test_resuming_gives_bit_identical_weights(tmp_path, stop):
     assert not history.interrupted and history.stop_reason is None
 
 
-_RESUME_SCRIPT = """
-import sys, numpy as np, glassnet
-from glassnet import nn
-sys.path.insert(0, sys.argv[3])
-from tests.test_checkpoint import _run_parts
-from glassnet.io import load_checkpoint
-from glassnet.train import fit
-model, training, val = _run_parts()
-checkpoint = load_checkpoint(sys.argv[1])
-net = checkpoint.build_model()
-opt, sched, loader = training(net, 0)
-fit(net, loader, nn.CrossEntropyLoss(), opt, 2, validation_data=val, scheduler=sched, resume=checkpoint, verbose=False)
-glassnet.save(net, sys.argv[2])
-"""
-
-
 def test_resuming_in_a_new_process_gives_bit_identical_weights(tmp_path):
     reference, _, _ = _uninterrupted(2)
-    model, training, val = _run_parts()
+    model, training, val = run_parts()
     net = model()
     opt, sched, loader = training(net, 5)
     fit(net, loader, nn.CrossEntropyLoss(), opt, 2, validation_data=val, scheduler=sched, verbose=False,
         callbacks=[ModelCheckpoint(tmp_path, save_best=False), InterruptAt(1, 2)])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "-c", _RESUME_SCRIPT, str(tmp_path / "checkpoint.safetensors"),
-                    str(tmp_path / "final.safetensors"), root], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "tests.helpers.resume_runs", str(tmp_path / "checkpoint.safetensors"),
+                    str(tmp_path / "final.safetensors")], cwd=root, check=True, timeout=120)
     _assert_same_state(glassnet.load(tmp_path / "final.safetensors"), reference.eval())
 
 
 def test_checkpoint_holds_optimizer_scheduler_and_rng_state(tmp_path):
-    model, training, val = _run_parts()
+    model, training, val = run_parts()
     net = model()
     opt, sched, loader = training(net, 5)
     fit(net, loader, nn.CrossEntropyLoss(), opt, 1, scheduler=sched, verbose=False,

@@ -338,22 +338,18 @@ def test_loader_on_fashion_mnist(monkeypatch, fashion_mnist_dir):
     np.testing.assert_array_equal(x[:, 0], te_x[0])
 
 
-# ---- chapter 1: glassnet.classic.network against our per-example reference ----
+# ---- chapter 1: glassnet.classic.network against the same per-example reference ----
 
 @pytest.fixture(scope="module")
-def chapter1_reference():
-    path = ROOT / "benchmarks/reference/per_example_network.py"
-    spec = importlib.util.spec_from_file_location("per_example_network", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def chapter1_reference(book):
+    return book.Chapter1Network
 
 
-def run_chapter1(module, seed, sizes, training, *args, **kwargs):
-    """Seed like the book, build ``module.Network(sizes)``, run SGD; return (net, initial, stdout, state)."""
+def run_chapter1(make, seed, sizes, training, *args, **kwargs):
+    """Seed like the book, build ``make(sizes)``, run SGD; return (net, initial, stdout, state)."""
     random.seed(seed)
     np.random.seed(seed)
-    net = module.Network(sizes)
+    net = make(sizes)
     initial = [w.copy() for w in net.weights] + [b.copy() for b in net.biases]
     with contextlib.redirect_stdout(io.StringIO()) as out:
         returned = net.SGD(training, *args, **kwargs)
@@ -367,7 +363,7 @@ def test_network_sgd_equals_per_example_loop(chapter1_reference, data, sizes, ba
     enough to grow the 1e-16 differences of summation order to 1e-9 within two epochs.)"""
     from glassnet.classic import network
     training, evaluation = data
-    ours = run_chapter1(network, 4, sizes, training, epochs, batch, 0.5, test_data=evaluation)
+    ours = run_chapter1(network.Network, 4, sizes, training, epochs, batch, 0.5, test_data=evaluation)
     ref = run_chapter1(chapter1_reference, 4, sizes, training, epochs, batch, 0.5, test_data=evaluation)
     net, initial, printed, state = ours
     ref_net, ref_initial, ref_printed, ref_state = ref
@@ -389,7 +385,7 @@ def test_network_learns_real_digits_at_the_books_settings(mnist):
     x = mnist_loader.columns(mnist_loader.flatten_pixels(images))
     training = [(c, network2.vectorized_result(label)) for c, label in zip(x[:8000], labels[:8000])]
     held_out = list(zip(x[8000:], labels[8000:]))
-    _, _, printed, _ = run_chapter1(network, 0, [784, 30, 10], training, 5, 10, 3.0, test_data=held_out)
+    _, _, printed, _ = run_chapter1(network.Network, 0, [784, 30, 10], training, 5, 10, 3.0, test_data=held_out)
     correct = [int(line.split(": ")[1].split(" / ")[0]) for line in printed.splitlines()]
     assert correct[-1] > 0.88 * 2000, printed
 
@@ -408,15 +404,15 @@ def test_network_api_of_chapter_one(chapter1_reference, data):
     np.testing.assert_array_equal(net.cost_derivative(np.ones((10, 1)), y), np.ones((10, 1)) - y)
     # backprop of one example is the reference's per-example gradient
     np.random.seed(1)
-    ref = chapter1_reference.Network([784, 16, 10])
-    (nb, nw), (rb, rw) = net.backprop(x, y), ref.example_gradient(x, y)
+    ref = chapter1_reference([784, 16, 10])
+    (nb, nw), (rb, rw) = net.backprop(x, y), ref.backprop(x, y)
     for a, b in zip(nb + nw, rb + rw):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-15)
     net.update_mini_batch(training[:10], 3.0)
-    ref.step(training[:10], 3.0)
+    ref.update_mini_batch(training[:10], 3.0, 0.0, len(training))
     for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-13)
-    assert net.evaluate(evaluation) == ref.correct(evaluation)
+    assert net.evaluate(evaluation) == ref.accuracy(evaluation)
     with contextlib.redirect_stdout(io.StringIO()) as out:
         net.SGD(training[:20], 2, 10, 1.0)
     assert out.getvalue() == "Epoch 0 complete\nEpoch 1 complete\n"

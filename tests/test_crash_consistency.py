@@ -1,6 +1,7 @@
 """Crash consistency: a training process killed (SIGKILL) at random moments while it writes a checkpoint after
-every batch. After each kill the checkpoint on disk loads, resumes to exactly the weights of an uninterrupted
-run, and the next writer removes the dead one's temp files."""
+every batch (the run is in tests/helpers/crash_runs.py, which the child process runs). After each kill the
+checkpoint on disk loads, resumes to exactly the weights of an uninterrupted run, and the next writer removes
+the dead one's temp files."""
 
 import os
 import shutil
@@ -11,41 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-import glassnet
-from glassnet import nn, optim
-from glassnet.data import make_spiral
 from glassnet.io import load_checkpoint
-from glassnet.models.mlp import mlp
-from glassnet.train import Callback, fit
+from tests.helpers.crash_runs import train
 
-EPOCHS = 4
 KILLS = 6
-
-
-class CheckpointEveryBatch(Callback):
-    def __init__(self, path):
-        self.path = path
-
-    def on_batch_end(self, trainer, logs):
-        trainer.save_checkpoint(self.path)
-
-
-def train(folder, resume: bool) -> nn.Module:
-    """The run: 4 epochs of 8 batches, a checkpoint (~0.6 MB) written after every batch; resumes if asked."""
-    path = Path(folder) / "checkpoint.safetensors"
-    checkpoint = load_checkpoint(path) if resume and path.exists() else None
-    glassnet.seed(3)
-    model = checkpoint.build_model() if checkpoint else mlp("2-256-256-3", batch_norm=True, dropout=0.2)
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    data = make_spiral(40, 3, generator=np.random.default_rng(0))
-    fit(model, data, nn.CrossEntropyLoss(), opt, EPOCHS, batch_size=16, seed=1, resume=checkpoint,
-        callbacks=[CheckpointEveryBatch(path)], verbose=False)
-    return model
-
-
-def _child(folder) -> None:
-    print("ready", flush=True)
-    train(folder, resume=True)
 
 
 def _temp_files(folder: Path) -> list:
@@ -61,8 +31,8 @@ def test_kill_9_while_writing_checkpoints_leaves_loadable_files_that_resume_bit_
     root = Path(__file__).resolve().parents[1]
     leftovers_seen = 0
     for kill in range(KILLS):
-        child = subprocess.Popen([sys.executable, "-c", f"from tests.test_crash_consistency import _child; "
-                                  f"_child({str(folder)!r})"], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen([sys.executable, "-m", "tests.helpers.crash_runs", str(folder)], cwd=root, env=env,
+                                 stdout=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == "ready"
         try:
             child.wait(timeout=float(rng.uniform(0.2, 1.2)))  # imported: let it train and write a while

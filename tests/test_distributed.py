@@ -1,6 +1,6 @@
 """Data-parallel training on MPI: K processes give the one-process result.
 
-The MPI tests start ``mpirun --oversubscribe -n K python -m tests.distributed_runs``
+The MPI tests start ``mpirun --oversubscribe -n K python -m tests.helpers.distributed_runs``
 (see that module for the runs) and compare what process 0 wrote with the same
 run in this process. Each mpirun is started once per test session, also under
 pytest-xdist (a file lock shares its results between workers). They are
@@ -26,7 +26,7 @@ from glassnet import nn
 from glassnet import random as grandom
 from glassnet.distributed import DataParallel, launched_size, shard_bounds, split_sizes
 from glassnet.io import load_checkpoint
-from tests.distributed_runs import layer_case, train
+from tests.helpers.distributed_runs import At, layer_case, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-5  # float32 summation order after 3 epochs: ~2e-7 measured; a wrong weighting of the shards ~1e-2
@@ -46,11 +46,11 @@ needs_mpi = pytest.mark.skipif(_mpi_missing() is not None, reason=_mpi_missing()
 
 
 def mpirun(k: int, out: Path, *runs: str, timeout_s: float | None = None, check: bool = True):
-    """``mpirun -n k python -m tests.distributed_runs out runs...``; the CompletedProcess."""
+    """``mpirun -n k python -m tests.helpers.distributed_runs out runs...``; the CompletedProcess."""
     command = ["mpirun", "--oversubscribe", "-n", str(k)]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-run-as-root")
-    command += [sys.executable, "-m", "tests.distributed_runs", str(out), *runs]
+    command += [sys.executable, "-m", "tests.helpers.distributed_runs", str(out), *runs]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     if timeout_s is not None:
         env["GLASSNET_MPI_TIMEOUT"] = str(timeout_s)
@@ -91,8 +91,7 @@ def two(shared_dir):
 def one_process_checkpoint(shared_dir):
     """A one-process run's checkpoint, epoch 2 batch 2, and its final weights."""
     def make(out):
-        from tests.distributed_runs import _At
-        model, _ = train("plain", callbacks=[_At(2, 2, lambda t: t.save_checkpoint(out / "checkpoint.safetensors"))])
+        model, _ = train("plain", callbacks=[At(2, 2, lambda t: t.save_checkpoint(out / "checkpoint.safetensors"))])
         np.savez(out / "final.npz", **model.state_dict())
     return _once(shared_dir, "one", make)
 

@@ -1,4 +1,4 @@
-"""The ``Example:`` sections of the docstrings run as doctests: documentation that cannot rot.
+"""The ``Examples:`` sections of the docstrings run as doctests: documentation that cannot rot.
 
 Each module listed must hold examples (a module that lost them fails here), and
 every example must print what its docstring says.
@@ -12,13 +12,26 @@ import pytest
 MODULES = [
     "glassnet.tensor",
     "glassnet.nn.module",
+    "glassnet.nn.container",
     "glassnet.nn.linear",
+    "glassnet.nn.conv",
+    "glassnet.nn.conv1d",
+    "glassnet.nn.pooling",
     "glassnet.nn.activation",
     "glassnet.nn.basic",
     "glassnet.nn.normalization",
     "glassnet.nn.embedding",
+    "glassnet.nn.loss",
+    "glassnet.nn.residual",
     "glassnet.functional.activations",
     "glassnet.functional.linear",
+    "glassnet.functional.conv",
+    "glassnet.functional.conv1d",
+    "glassnet.functional.pooling",
+    "glassnet.functional.losses",
+    "glassnet.functional.embedding",
+    "glassnet.functional.normalization",
+    "glassnet.functional.layer_norm",
 ]
 
 

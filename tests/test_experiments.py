@@ -48,6 +48,16 @@ def test_rule_decides_by_the_whole_interval(op, ci, outcome):
     assert Rule("accuracy", "a", op, 0.0).decide({"ci95": ci}) == outcome
 
 
+@pytest.mark.parametrize("op, per_seed, outcome", [
+    ("<=", [0.75, 0.5, 0.25], "holds"), ("<=", [0.75, 1.0, 0.25], "fails"), ("<=", [1.0, 1.0], "fails"),
+    ("==", [0.0, 0.0, 0.0], "holds"), ("==", [0.0, 1e-9], "fails"), (">", [1.0, float("nan")], "inconclusive")])
+def test_facts_by_construction_are_decided_on_every_seed(op, per_seed, outcome):
+    # a CI over [0.75, 0.5, 0.25] reaches above 0.75: a demonstration is judged by its worst seed instead
+    summary = summarize(per_seed)
+    assert Rule("accuracy", "a", op, 0.75 if op == "<=" else 0.0).decide(summary, every_seed=True) == outcome
+    assert Rule("accuracy", "a", "<=", 0.75).text(every_seed=True).startswith("every seed of accuracy")
+
+
 def test_verdict_and_rule_text():
     assert verdict(["holds", "holds"]) == "agrees"
     assert verdict(["holds", "inconclusive"]) == "inconclusive"
@@ -84,7 +94,7 @@ def test_quick_experiment_is_well_formed(name, tmp_path):
     saved = json.loads((tmp_path / f"{name}.json").read_text())
     assert SCHEMA <= set(saved) and saved["kind"] == exp.kind and saved["mode"] == "quick"
     assert saved["verdict"] == result["verdict"] and saved["seeds"] == list(range(exp.quick_seeds))
-    assert saved["rules"] and saved["test"].startswith("the 95% CI")
+    assert saved["rules"] and saved["test"].startswith("every seed" if exp.kind == "demonstration" else "the 95% CI")
     for rule in saved["rules"]:
         assert rule["outcome"] in ("holds", "fails", "inconclusive")
         summary = saved["metrics"][rule["metric"]][rule["quantity"]]

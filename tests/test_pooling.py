@@ -36,7 +36,7 @@ def nchw(a: np.ndarray) -> np.ndarray:
 def in_layout(layout, module):
     """``module`` applied to its input re-laid out by ``layout`` (an identity op
     in the graph, so the gradient reaches the caller's tensor)."""
-    return lambda t: module(gn.Tensor._from_op(layout(t.data), (t,), lambda g: (g,), "relayout"))
+    return lambda t: module(gn.Tensor.from_op(layout(t.data), (t,), lambda g: (g,), "relayout"))
 
 
 WINDOW_CASES = [  # input shape, kernel, stride, padding

@@ -1,10 +1,11 @@
-"""book_network2.py: a per-example reference for ``glassnet.classic.network2``.
+"""book_network2.py: the per-example reference for ``glassnet.classic.network2`` and ``network``.
 
-This is the oracle the vectorised ``glassnet.classic.network2`` is tested against
-(``tests/test_classic.py``) and the baseline of the ``classic-b10`` benchmark. It
-is not part of the package. It implements the algorithm of chapter 3 of
-*Neural Networks and Deep Learning* (Nielsen) the slow, obvious way: one example
-at a time, written by us from the equations:
+This is the oracle the vectorised ``glassnet.classic.network2`` (chapter 3) and
+``glassnet.classic.network`` (chapter 1) are tested against (``tests/test_classic.py``)
+and the baseline of the ``classic-b10`` and ``classic1-b10`` benchmarks. It is not
+part of the package. It implements the algorithm of *Neural Networks and Deep
+Learning* (Nielsen) the slow, obvious way: one example at a time, written by us
+from the equations, with the cost as a parameter:
 
     forward       z^l = W^l a^{l-1} + b^l,   a^l = σ(z^l),   a^0 = x (a column)
     output error  δ^L = ∂C_x/∂z^L: (a^L − y) for cross-entropy, (a^L − y) ⊙ σ′(z^L) for the quadratic cost
@@ -18,6 +19,10 @@ four monitoring lists, the progress lines, the JSON file) and the same use of
 the two random generators (``np.random.randn`` for biases then weights, layer
 by layer; ``random.shuffle`` of a copy of the training list each epoch), so
 both give the same numbers for the same ``random.seed``/``np.random.seed``.
+
+Chapter 1's network is the same loop with chapter 1's choices: the quadratic
+cost, N(0, 1) weights and biases, no regularisation, and chapter 1's ``SGD``
+signature and progress lines (:class:`Chapter1Network`).
 """
 
 import json
@@ -125,6 +130,13 @@ class Network:
         self.weights = [(1 - eta * (lmbda / n)) * w - step * g for w, g in zip(self.weights, sum_w)]
         self.biases = [b - step * g for b, g in zip(self.biases, sum_b)]
 
+    def train_epoch(self, training, mini_batch_size, eta, lmbda=0.0):
+        """One epoch: shuffle the list ``training`` in place (``random.shuffle``), one step per mini-batch."""
+        n = len(training)
+        random.shuffle(training)
+        for start in range(0, n, mini_batch_size):
+            self.update_mini_batch(training[start:start + mini_batch_size], eta, lmbda, n)
+
     def accuracy(self, data, convert=False):
         """How many of ``data`` are classified right; ``convert`` when the labels are one-hot columns."""
         return sum(int(np.argmax(self.feedforward(x)) == (np.argmax(y) if convert else y)) for x, y in data)
@@ -149,9 +161,7 @@ class Network:
         lists = ([], [], [], [])
         best, epochs_without_best, watched = 0, 0, None
         for epoch in range(epochs):
-            random.shuffle(training)
-            for start in range(0, n, mini_batch_size):
-                self.update_mini_batch(training[start:start + mini_batch_size], eta, lmbda, n)
+            self.train_epoch(training, mini_batch_size, eta, lmbda)
             print("Epoch %s training complete" % epoch)
             if monitor_training_cost:
                 lists[2].append(self.total_cost(training, lmbda))
@@ -181,6 +191,26 @@ class Network:
         with open(filename, "w") as f:
             json.dump({"sizes": self.sizes, "weights": [w.tolist() for w in self.weights],
                        "biases": [b.tolist() for b in self.biases], "cost": self.cost.__name__}, f)
+
+
+class Chapter1Network(Network):
+    """Chapter 1's network (the reference for ``glassnet.classic.network``): the
+    quadratic cost C_x = ½‖a − y‖², weights and biases N(0, 1) (biases drawn
+    first), no regularisation (λ = 0), and chapter 1's ``SGD``, which returns
+    nothing and prints ``Epoch e: correct / total`` (or ``Epoch e complete``)."""
+
+    def __init__(self, sizes):  # not Network.__init__: its default initializer would draw first
+        self.num_layers, self.sizes, self.cost = len(sizes), sizes, QuadraticCost
+        self.large_weight_initializer()
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
+        training = list(training_data)
+        for epoch in range(epochs):
+            self.train_epoch(training, mini_batch_size, eta)
+            if test_data:
+                print("Epoch {0}: {1} / {2}".format(epoch, self.accuracy(test_data), len(test_data)))
+            else:
+                print("Epoch {0} complete".format(epoch))
 
 
 def load(filename):

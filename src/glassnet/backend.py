@@ -66,9 +66,9 @@ def tune_allocator(mmap_threshold_mb: int = 32, trim_threshold_mb: int = 64) -> 
     NumPy takes every large temporary (im2col buffers, activations, gradients:
     tens of megabytes per training step) from malloc. glibc serves big blocks
     with fresh mmap'd pages, which the kernel zeroes on first touch, and unmaps
-    them again on free, so each step page-faults its working set anew (measured:
-    ~40% of a course-CNN step; a resnet_small step at batch 64 took 410–425 ms
-    of CPU time untuned and 237–280 ms tuned). Raising the mmap and trim
+    them again on free, so each step page-faults its working set anew: a large
+    share of a convolutional net's step (figures in benchmarks/README.md,
+    "Threads"). Raising the mmap and trim
     thresholds keeps those blocks on the heap instead.
 
     Never called at import. ``fit``, the ``glassnet`` command line and the
@@ -156,10 +156,8 @@ def default_num_threads() -> int | None:
 
     Why not simply all cores: OpenBLAS splits each product between threads that
     must all finish, so a thread whose core another process holds stalls every
-    product. Measured on a shared 2-core machine: a 128×784 @ 784×512 product
-    took 1.1 ms on one thread and 0.59 ms on two when both cores were free, but
-    56–72 ms on two when they were not; an epoch of a 784-512-512-10 MLP ran at
-    7,200 images/s on one thread and 390 on two. On idle cores, all of them pay.
+    product, and two threads on a shared machine can run many times slower than
+    one (figures in benchmarks/README.md, "Threads"). On idle cores, all of them pay.
     """
     if _chosen_threads is not None:
         return _chosen_threads

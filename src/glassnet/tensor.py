@@ -36,7 +36,7 @@ setter), an optimizer's ``step()``, and in-place Tensor methods, which call
 every legitimate update of a parameter that is still referenced by a freed or
 retained graph into an error at the write, far from its cause; the guarded
 setter costs nothing measurable per op.) An op declares what it reads with
-``_from_op(..., reads_inputs=, reads_output=)``; the default, both, is safe:
+``from_op(..., reads_inputs=, reads_output=)``; the default, both, is safe:
 at worst it reports a change that this op's gradient would not have needed.
 """
 
@@ -198,7 +198,7 @@ class Tensor:
             view: the result may share memory with ``parents[0]`` (then the two
                 share one version counter).
 
-        Example:
+        Examples:
             The cube, y = x³ with dy/dx = 3x², checked against finite differences:
 
             >>> import numpy as np
@@ -234,8 +234,6 @@ class Tensor:
             out._backward = None
             out._input_versions = out._output_version = None
         return out
-
-    _from_op = from_op  # the name the built-in ops were written with
 
     @property
     def is_leaf(self) -> bool:
@@ -341,7 +339,7 @@ class Tensor:
     def astype(self, dtype) -> "Tensor":
         """A copy in another dtype; the gradient is cast back."""
         source = self._data.dtype
-        return Tensor._from_op(self._data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype",
+        return Tensor.from_op(self._data.astype(dtype), (self,), lambda g: (g.astype(source),), "astype",
                                reads_inputs=False, reads_output=False)
 
     def to(self, *args, dtype=None, device=None) -> "Tensor":
@@ -359,7 +357,7 @@ class Tensor:
 
     def clone(self) -> "Tensor":
         """A copy of the data that stays in the graph (the gradient passes through)."""
-        return Tensor._from_op(self._data.copy(), (self,), lambda g: (g,), "clone", reads_inputs=False,
+        return Tensor.from_op(self._data.copy(), (self,), lambda g: (g,), "clone", reads_inputs=False,
                                reads_output=False)
 
     def float(self) -> "Tensor":
@@ -386,7 +384,7 @@ class Tensor:
     def __add__(self, other):
         other = self._coerce(other)
         a_shape, b_shape = self._data.shape, other._data.shape
-        return Tensor._from_op(self._data + other._data, (self, other),
+        return Tensor.from_op(self._data + other._data, (self, other),
                                lambda g: (unbroadcast(g, a_shape), unbroadcast(g, b_shape)), "add",
                                reads_inputs=False, reads_output=False)
 
@@ -395,7 +393,7 @@ class Tensor:
     def __sub__(self, other):
         other = self._coerce(other)
         a_shape, b_shape = self._data.shape, other._data.shape
-        return Tensor._from_op(self._data - other._data, (self, other),
+        return Tensor.from_op(self._data - other._data, (self, other),
                                lambda g: (unbroadcast(g, a_shape), unbroadcast(-g, b_shape)), "sub",
                                reads_inputs=False, reads_output=False)
 
@@ -405,7 +403,7 @@ class Tensor:
     def __mul__(self, other):
         other = self._coerce(other)
         a, b = self._data, other._data
-        return Tensor._from_op(a * b, (self, other),
+        return Tensor.from_op(a * b, (self, other),
                                lambda g: (unbroadcast(g * b, a.shape) if self.requires_grad else None,
                                           unbroadcast(g * a, b.shape) if other.requires_grad else None),
                                "mul", reads_output=False)
@@ -415,7 +413,7 @@ class Tensor:
     def __truediv__(self, other):
         other = self._coerce(other)
         a, b = self._data, other._data
-        return Tensor._from_op(a / b, (self, other),
+        return Tensor.from_op(a / b, (self, other),
                                lambda g: (unbroadcast(g / b, a.shape) if self.requires_grad else None,
                                           unbroadcast(-g * a / (b * b), b.shape) if other.requires_grad else None),
                                "div", reads_output=False)
@@ -424,7 +422,7 @@ class Tensor:
         return self._coerce(other) / self
 
     def __neg__(self):
-        return Tensor._from_op(-self._data, (self,), lambda g: (-g,), "neg", reads_inputs=False, reads_output=False)
+        return Tensor.from_op(-self._data, (self,), lambda g: (-g,), "neg", reads_inputs=False, reads_output=False)
 
     def __pow__(self, exponent):
         """y = x**p: dy/dx = p·x^(p−1) (0 where p = 0: x⁰ = 1 is constant, also at x = 0, as in PyTorch);
@@ -448,7 +446,7 @@ class Tensor:
                 gp = unbroadcast(g * y * np.log(x), p.shape)
             return (gx, gp) if tensor_exponent else (gx,)
 
-        return Tensor._from_op(np.asarray(y), (self, exponent) if tensor_exponent else (self,), backward, "pow",
+        return Tensor.from_op(np.asarray(y), (self, exponent) if tensor_exponent else (self,), backward, "pow",
                                reads_output=tensor_exponent)
 
     def __rpow__(self, base):
@@ -480,7 +478,7 @@ class Tensor:
                 gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
             return ga, gb
 
-        return Tensor._from_op(a @ b, (self, other), backward, "matmul", reads_output=False)
+        return Tensor.from_op(a @ b, (self, other), backward, "matmul", reads_output=False)
 
     def __rmatmul__(self, other):
         return self._coerce(other) @ self
@@ -567,22 +565,22 @@ class Tensor:
     def exp(self):
         """y = eˣ, dy/dx = y."""
         y = np.exp(self._data)
-        return Tensor._from_op(y, (self,), lambda g: (g * y,), "exp", reads_inputs=False)
+        return Tensor.from_op(y, (self,), lambda g: (g * y,), "exp", reads_inputs=False)
 
     def log(self):
         """y = ln x, dy/dx = 1/x."""
         x = self._data
-        return Tensor._from_op(np.log(x), (self,), lambda g: (g / x,), "log", reads_output=False)
+        return Tensor.from_op(np.log(x), (self,), lambda g: (g / x,), "log", reads_output=False)
 
     def sqrt(self):
         """y = √x, dy/dx = 1/(2y)."""
         y = np.sqrt(self._data)
-        return Tensor._from_op(y, (self,), lambda g: (g / (2 * y),), "sqrt", reads_inputs=False)
+        return Tensor.from_op(y, (self,), lambda g: (g / (2 * y),), "sqrt", reads_inputs=False)
 
     def abs(self):
         """y = |x|, dy/dx = sign(x) (0 at 0)."""
         x = self._data
-        return Tensor._from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs", reads_output=False)
+        return Tensor.from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs", reads_output=False)
 
     def clamp(self, min=None, max=None):  # noqa: A002 (PyTorch's names)
         """PyTorch's spelling of :meth:`clip`: ``x.clamp(min=0)``."""
@@ -596,7 +594,7 @@ class Tensor:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        return Tensor._from_op(np.clip(x, low, high), (self,), lambda g: (g * inside,), "clip",
+        return Tensor.from_op(np.clip(x, low, high), (self,), lambda g: (g * inside,), "clip",
                                reads_inputs=False, reads_output=False)
 
     # ------------------------------------------------------------- reductions
@@ -612,7 +610,7 @@ class Tensor:
                 g = np.expand_dims(g, _normalize_axes(axis, len(shape)))
             return (np.broadcast_to(g, shape),)
 
-        return Tensor._from_op(np.asarray(out), (self,), backward, "sum", reads_inputs=False, reads_output=False)
+        return Tensor.from_op(np.asarray(out), (self,), backward, "sum", reads_inputs=False, reads_output=False)
 
     def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
         """Mean over ``axis``: the sum divided by the number of elements averaged."""
@@ -644,7 +642,7 @@ class Tensor:
 
         result = out if keepdims else (out.reshape(()) if axis is None else np.squeeze(
             out, axis=_normalize_axes(axis, x.ndim)))
-        values = Tensor._from_op(np.asarray(result), (self,), backward, op)
+        values = Tensor.from_op(np.asarray(result), (self,), backward, op)
         if not pair:
             return values
         return ValuesIndices(values, Tensor(np.asarray(arg(x, axis=axis, keepdims=keepdims))))
@@ -666,7 +664,7 @@ class Tensor:
             out = self._data.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot view shape {source} ({self._data.size} elements) as {shape}") from None
-        return Tensor._from_op(out, (self,), lambda g: (g.reshape(source),), "reshape",
+        return Tensor.from_op(out, (self,), lambda g: (g.reshape(source),), "reshape",
                                reads_inputs=False, reads_output=False, view=True)
 
     view = reshape
@@ -692,7 +690,7 @@ class Tensor:
         if not axes:
             axes = tuple(reversed(range(self._data.ndim)))
         inverse = tuple(np.argsort(axes))
-        return Tensor._from_op(self._data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose",
+        return Tensor.from_op(self._data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose",
                                reads_inputs=False, reads_output=False, view=True)
 
     def permute(self, *axes):
@@ -713,7 +711,7 @@ class Tensor:
             np.add.at(full, index, g)
             return (full,)
 
-        return Tensor._from_op(np.asarray(self._data[index]), (self,), backward, "getitem",
+        return Tensor.from_op(np.asarray(self._data[index]), (self,), backward, "getitem",
                                reads_inputs=False, reads_output=False, view=True)
 
 
@@ -806,7 +804,7 @@ def where(condition, x, y) -> Tensor:
     cond = np.asarray(_raw(condition), dtype=bool)
     x, y = _where_branch(x, y), _where_branch(y, x)
     xs, ys = x._data.shape, y._data.shape
-    return Tensor._from_op(np.where(cond, x._data, y._data), (x, y),
+    return Tensor.from_op(np.where(cond, x._data, y._data), (x, y),
                            lambda g: (unbroadcast(np.where(cond, g, 0), xs),
                                       unbroadcast(np.where(cond, 0, g), ys)), "where",
                            reads_inputs=False, reads_output=False)
@@ -835,7 +833,7 @@ def cat(tensors, axis: int = 0, *, dim=None) -> Tensor:
     axis, _ = resolve_axis_args("cat", None if dim is not None else axis, dim, False, None)
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
     sizes = np.cumsum([t._data.shape[axis] for t in tensors])[:-1]
-    return Tensor._from_op(np.concatenate([t._data for t in tensors], axis=axis), tensors,
+    return Tensor.from_op(np.concatenate([t._data for t in tensors], axis=axis), tensors,
                            lambda g: tuple(np.split(g, sizes, axis=axis)), "cat",
                            reads_inputs=False, reads_output=False)
 
@@ -844,6 +842,6 @@ def stack(tensors, axis: int = 0, *, dim=None) -> Tensor:
     """Stack along a new ``axis`` (or ``dim``)."""
     axis, _ = resolve_axis_args("stack", None if dim is not None else axis, dim, False, None)
     tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
-    return Tensor._from_op(np.stack([t._data for t in tensors], axis=axis), tensors,
+    return Tensor.from_op(np.stack([t._data for t in tensors], axis=axis), tensors,
                            lambda g: tuple(np.moveaxis(g, axis, 0)), "stack",
                            reads_inputs=False, reads_output=False)

@@ -3,7 +3,7 @@
     glassnet experiments list
     glassnet experiments run NAME [NAME ...] [--quick] [--seeds N] [--jobs N | --scheduler ADDRESS] [--out DIR]
     glassnet experiments run --all ...
-    glassnet experiments report [--out DIR] [--readme README.md]
+    glassnet experiments report [--out DIR] [--readme README.md] [--redraw]
 
 ``run`` runs every seed × condition of each experiment in parallel (joblib:
 ``--jobs N`` local worker processes with one BLAS thread each, default all
@@ -13,8 +13,9 @@ confidence intervals, the decision rule and the verdict) and its figures.
 Full runs go to results/experiments/ (the committed results); quick runs
 (small settings that test the code, not the claim) to runs/experiments-quick/.
 ``--all`` also writes ``DIR/report.html``; ``report`` rebuilds it from the
-JSON files in DIR, and with ``--readme`` rewrites the experiment table
-between the markers in that README.
+JSON files in DIR, with ``--readme`` rewrites the experiment table
+between the markers in that README, and with ``--redraw`` draws the figures
+again from the JSON files (after a change to the plotting code).
 
 Verdicts: *agrees* when every rule's CI lies on the claimed side of its
 threshold, *disagrees* when one lies wholly on the other side, *inconclusive*
@@ -71,6 +72,8 @@ def _fill(parser: argparse.ArgumentParser) -> None:
     report = commands.add_parser("report", help="rebuild report.html from the saved results")
     report.add_argument("--out", type=Path, default=FULL_OUT, help="folder of <name>.json (default %(default)s)")
     report.add_argument("--readme", type=Path, help="also rewrite the experiment table in this README")
+    report.add_argument("--redraw", action="store_true",
+                        help="draw every experiment's figures again from its JSON file (the numbers stay)")
     report.set_defaults(func=_report)
 
 
@@ -122,6 +125,8 @@ def _report(args) -> int:
     if not results:
         print(f"glassnet experiments report: no <name>.json results under {args.out}", file=sys.stderr)
         return 2
+    if args.redraw:
+        results = [runner.redraw_figures(r, args.out) for r in results if r["verdict"] != "error"]
     print(f"report: {report.write_report(results, args.out / 'report.html')}")
     if args.readme:
         print(f"README table: {report.write_readme_table(results, args.readme)}")

@@ -35,47 +35,26 @@ def _number(text, kind: type, what: str):
     return value
 
 
-def integer(text) -> int:
-    return _number(text, int, "an integer")
+def _checked(name: str, kind: type, what: str, accept=None):
+    """The check ``name``: text -> ``kind``, refusing what is not a ``kind`` and,
+    if ``accept`` is given, a value ``accept(value)`` rejects, with the message
+    "expected <what>, got <value>" (floats shown with ``:g``)."""
+    def check(text):
+        value = _number(text, kind, what)
+        if accept is not None and not accept(value):
+            raise OptionError(f"expected {what}, got {value:g}" if kind is float else f"expected {what}, got {value}")
+        return value
+    check.__name__ = check.__qualname__ = name  # argparse and tracebacks name the check
+    return check
 
 
-def positive_int(text) -> int:
-    value = _number(text, int, "a positive integer")
-    if value < 1:
-        raise OptionError(f"expected a positive integer, got {value}")
-    return value
-
-
-def non_negative_int(text) -> int:
-    value = _number(text, int, "an integer >= 0")
-    if value < 0:
-        raise OptionError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def finite_float(text) -> float:
-    return _number(text, float, "a finite number")
-
-
-def positive_float(text) -> float:
-    value = _number(text, float, "a positive number")
-    if value <= 0:
-        raise OptionError(f"expected a positive number, got {value:g}")
-    return value
-
-
-def non_negative_float(text) -> float:
-    value = _number(text, float, "a number >= 0")
-    if value < 0:
-        raise OptionError(f"expected a number >= 0, got {value:g}")
-    return value
-
-
-def probability(text) -> float:
-    value = _number(text, float, "a probability in [0, 1)")
-    if not 0 <= value < 1:
-        raise OptionError(f"expected a probability in [0, 1), got {value:g}")
-    return value
+integer = _checked("integer", int, "an integer")
+positive_int = _checked("positive_int", int, "a positive integer", lambda v: v >= 1)
+non_negative_int = _checked("non_negative_int", int, "an integer >= 0", lambda v: v >= 0)
+finite_float = _checked("finite_float", float, "a finite number")
+positive_float = _checked("positive_float", float, "a positive number", lambda v: v > 0)
+non_negative_float = _checked("non_negative_float", float, "a number >= 0", lambda v: v >= 0)
+probability = _checked("probability", float, "a probability in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def thread_count(text) -> str | int:

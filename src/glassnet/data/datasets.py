@@ -22,9 +22,9 @@ Verification: every file, wherever it comes from, is checked by md5 of its IDX
 contents (the decompressed bytes), which is the same for the canonical ``.gz``,
 an uncompressed copy and a re-compressed one such as Debian's (its ``.gz`` bytes
 differ from upstream's, its contents do not). Downloads are also checked against
-the md5 of the ``.gz`` as served. The md5 costs ~60 ms for the 47 MB training
-images (decompressing costs ~300 ms) and is remembered per process by
-(path, size, mtime), so loading a split twice hashes it once. ``verify=False``
+the md5 of the ``.gz`` as served. The md5 costs a fraction of what decompressing
+the file does, and is remembered per process by (path, size, mtime), so loading
+a split twice hashes it once. ``verify=False``
 skips the md5 (the IDX reader still checks the header and the exact length).
 """
 

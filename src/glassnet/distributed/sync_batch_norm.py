@@ -86,4 +86,4 @@ def sync_batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.
         return tuple(grads)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
-    return Tensor._from_op(out.reshape(xd.shape), parents, backward, "sync_batch_norm")
+    return Tensor.from_op(out.reshape(xd.shape), parents, backward, "sync_batch_norm")

@@ -1,6 +1,7 @@
-"""Pieces several experiments share: a full-batch descent loop, callbacks
-that records accuracy, the book's cost, and the data sets the
-real-data experiments train on (real MNIST digits, Fashion-MNIST)."""
+"""Pieces several experiments share: a full-batch descent loop, the choice of
+the best learning rate from a grid, callbacks that records accuracy, the
+book's cost, and the data sets the real-data experiments train on (real MNIST
+digits, Fashion-MNIST)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def minimize(loss_fn, optimizer, steps: int) -> list[float]:
         loss.backward()
         optimizer.step()
     return losses
+
+
+def best_of_grid(train, grid, score):
+    """Run ``train(lr)`` for every rate of ``grid``, in order; returns (best lr, its run) by ``score(run)``,
+    highest best (the first of equal scores)."""
+    runs = {lr: train(lr) for lr in grid}
+    best = max(runs, key=lambda lr: score(runs[lr]))
+    return best, runs[best]
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,9 +17,8 @@ import numpy as np
 from .. import nn, optim
 from ..models.mlp import mlp
 from ..train import fit
-from .common import fashion_mnist
-from .input_normalization import best_of_grid
-from .plotting import band, figure, save
+from .common import best_of_grid, fashion_mnist
+from .plotting import loss_curves
 from .registry import reproduction
 from .stats import Rule
 
@@ -35,13 +34,8 @@ LOSS, LR = "log10 training loss after the last epoch, best learning rate", "log1
 
 
 def _plot(result, out_dir):
-    fig, ax = figure(width=6.0)
-    for i, c in enumerate(result["conditions"]):
-        band(ax, result["curves"]["training loss per epoch"], c, color=f"C{i}", marker="o", ms=3)
-    ax.set(yscale="log", title="training loss at each optimizer's best rate (mean, 95% CI)", xlabel="epoch",
-           ylabel="training loss (epoch mean)")
-    ax.legend()
-    return [save(fig, out_dir, "optimizers-curves")]
+    return loss_curves(result, out_dir, "optimizers-curves",
+                       "training loss at each optimizer's best rate (mean, 95% CI)")
 
 
 @reproduction(

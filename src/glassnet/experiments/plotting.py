@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 
 def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3.8,
@@ -30,10 +30,16 @@ def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 3
 
 def save(fig: Figure, out_dir: Path, stem: str) -> Path:
     """Write ``fig`` as ``<out_dir>/<stem>.png`` (small: 80 dpi) and return the path.
-    Axes whose x label starts with "epoch" get whole-number ticks."""
+    Axes whose x label starts with "epoch" get whole-number ticks; titles wider
+    than their axes are wrapped (a character is about 0.55 of the font size wide)."""
     for ax in fig.axes:
         if ax.get_xlabel().startswith("epoch"):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        title = ax.title
+        width_in = ax.get_position().width * fig.get_figwidth()
+        fits = max(20, int(width_in * 72 / (0.55 * title.get_fontsize())))
+        if "\n" not in title.get_text() and len(title.get_text()) > fits:
+            title.set_text("\n".join(textwrap.wrap(title.get_text(), fits)))
     path = Path(out_dir) / f"{stem}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
@@ -50,16 +56,42 @@ def band(ax, table: dict, condition: str, x=None, color=None, label=None, **kwar
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
 
 
+def loss_curves(result: dict, out_dir: Path, stem: str, title: str) -> list:
+    """The figure ``<stem>.png``: each condition's "training loss per epoch" curve
+    (mean with its 95% CI band) on a log scale; returns [its path]."""
+    fig, ax = figure(width=6.0)
+    for i, c in enumerate(result["conditions"]):
+        band(ax, result["curves"]["training loss per epoch"], c, color=f"C{i}", marker="o", ms=3)
+    ax.set(yscale="log", title=title, xlabel="epoch", ylabel="training loss (epoch mean)")
+    ax.legend()
+    return [save(fig, out_dir, stem)]
+
+
 def summary_metrics(result: dict) -> list:
     """The metrics the dot plots show: those the rules read, then those the book quotes."""
     return list(dict.fromkeys([r["metric"] for r in result["rules"]] +
                               [m for m in result["book"] if m in result["metrics"]]))
 
 
-def dot_plot(ax, result: dict, metric: str) -> None:
-    """One metric: mean ± 95% CI per condition (and paired difference), per-seed dots, thresholds, book ×."""
+def panels(result: dict) -> list:
+    """``(metric, labels)`` per dot plot: each summary metric's conditions, and
+    its paired differences (``"a − b"``) on a panel of their own, since a
+    difference lives on another scale than the values it compares."""
+    out = []
+    for metric in summary_metrics(result):
+        table = result["metrics"][metric]
+        conditions = [c for c in table if c in result["conditions"]]
+        differences = [c for c in table if c not in result["conditions"]]
+        out += [(metric, labels) for labels in (conditions, differences) if labels]
+    return out
+
+
+def dot_plot(ax, result: dict, metric: str, labels: list | None = None) -> None:
+    """One metric over ``labels`` (default: all its conditions and differences):
+    mean ± 95% CI, per-seed dots, the rules' thresholds, the book's ×."""
     table = result["metrics"][metric]
-    labels = list(table)
+    labels = list(table) if labels is None else labels
+    differences = not set(labels) & set(result["conditions"])
     for i, c in enumerate(labels):
         s = table[c]
         lo, hi = s["ci95"]
@@ -67,7 +99,7 @@ def dot_plot(ax, result: dict, metric: str) -> None:
                     capsize=4, ms=6, zorder=3)
         ax.plot(np.full(len(s["per_seed"]), i) + np.linspace(-0.12, 0.12, len(s["per_seed"])), s["per_seed"],
                 ".", color="0.5", ms=4, zorder=2)
-    book = result["book"].get(metric, {})
+    book = {c: v for c, v in result["book"].get(metric, {}).items() if c in labels}
     for i, c in enumerate(labels):
         if c in book:
             ax.plot([i], [book[c]], "x", color="C3", ms=9, mew=2, zorder=4,
@@ -77,12 +109,17 @@ def dot_plot(ax, result: dict, metric: str) -> None:
             i = labels.index(r["quantity"])
             ax.plot([i - 0.35, i + 0.35], [r["threshold"]] * 2, "--", color="C2", lw=1.2,
                     label="rule's threshold" if "rule's threshold" not in ax.get_legend_handles_labels()[1] else None)
-    values = np.array([v for c in labels for v in table[c]["per_seed"]] + [b for b in book.values()], dtype=float)
+    values = np.array([v for c in labels for v in table[c]["per_seed"]] + list(book.values()), dtype=float)
     if len(values) and np.all(values[np.isfinite(values)] > 0) and values.max() > 30 * values.min():
-        ax.set_yscale("log")  # ratios and gradient norms spanning decades
-    ax.set_xticks(range(len(labels)), ["\n".join(textwrap.wrap(c, 16)) for c in labels], fontsize=7)
+        ax.set_yscale("log")  # ratios and gradient norms spanning decades: ticks at 1, 2, 5 × 10^k, plainly written
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    width = max(10, 34 // max(1, len(labels)))  # characters per label line: narrower when crowded
+    ax.set_xticks(range(len(labels)), ["\n".join(textwrap.wrap(c, width)) for c in labels], fontsize=7)
     ax.set_xlim(-0.6, len(labels) - 0.4)
-    ax.set_title("\n".join(textwrap.wrap(metric, 48)), fontsize=9)
+    title = metric + (" (paired differences)" if differences else "")
+    ax.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=7)
@@ -92,21 +129,22 @@ def draw_figures(result: dict, out_dir: Path) -> list:
     """``<name>.png`` (dot plots of the summary metrics) and the experiment's own figures."""
     from . import registry
 
-    metrics = summary_metrics(result)
     plot = registry.get(result["name"]).plot
     paths = [] if plot is None else list(plot(result, Path(out_dir)))
-    if result["kind"] == "demonstration" or not metrics:  # exact facts: the check table says it all
+    todo = panels(result)
+    if result["kind"] == "demonstration" or not todo:  # exact facts: the check table says it all
         return paths
-    cols = min(3, len(metrics))
-    rows = -(-len(metrics) // cols)
-    fig, axes = figure(rows, cols, width=4.2, height=3.4)
+    cols = min(3, len(todo))
+    rows = -(-len(todo) // cols)
+    fig, axes = figure(rows, cols, width=4.2, height=3.6)
     axes = np.atleast_2d(axes)
-    for ax, metric in zip(axes.ravel(), metrics):
-        dot_plot(ax, result, metric)
-    for ax in axes.ravel()[len(metrics):]:
+    for ax, (metric, labels) in zip(axes.ravel(), todo):
+        dot_plot(ax, result, metric, labels)
+    for ax in axes.ravel()[len(todo):]:
         ax.set_visible(False)
-    fig.suptitle(f"{result['name']} ({result['mode']}, {len(result['seeds'])} seeds): {result['verdict']} — "
-                 f"mean and 95% CI, grey dots per seed", fontsize=10)
+    title = (f"{result['name']} ({result['mode']}, {len(result['seeds'])} seeds): {result['verdict']} — "
+             f"mean and 95% CI, grey dots per seed")
+    fig.suptitle("\n".join(textwrap.wrap(title, 40 * cols)), fontsize=10)
     return [save(fig, out_dir, result["name"])] + paths
 
 

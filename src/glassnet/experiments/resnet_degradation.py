@@ -21,7 +21,7 @@ from .. import nn, optim
 from ..models.resnet import plain_net, resnet_small
 from ..train import evaluate, fit
 from .common import fashion_mnist
-from .plotting import band, figure, save
+from .plotting import loss_curves
 from .registry import reproduction
 from .stats import Rule
 
@@ -36,13 +36,7 @@ def downsample(x: np.ndarray) -> np.ndarray:
 
 
 def _plot(result, out_dir):
-    fig, ax = figure(width=6.0)
-    for i, c in enumerate(result["conditions"]):
-        band(ax, result["curves"]["training loss per epoch"], c, color=f"C{i}", marker="o", ms=3)
-    ax.set(yscale="log", title="training loss, cosine-annealed SGD (mean, 95% CI)", xlabel="epoch",
-           ylabel="training loss (epoch mean)")
-    ax.legend()
-    return [save(fig, out_dir, "resnet-degradation-curves")]
+    return loss_curves(result, out_dir, "resnet-degradation-curves", "training loss, cosine-annealed SGD (mean, 95% CI)")
 
 
 @reproduction(

@@ -168,10 +168,11 @@ def summarize_experiment(exp: registry.Experiment, mode: str, seeds: list, outpu
                             "ci95": [[_round(s["ci95"][0]) for s in stats], [_round(s["ci95"][1]) for s in stats]]}
             curves[curve] = table
     outcomes = []
+    exact = exp.kind == "demonstration"  # facts by construction must hold on every seed
     for rule in rules:
         summary = metrics.get(rule.metric, {}).get(rule.quantity)
-        outcome = rule.decide(summary) if summary else "inconclusive"
-        outcomes.append({"rule": rule.text(), "metric": rule.metric, "quantity": rule.quantity, "op": rule.op,
+        outcome = rule.decide(summary, every_seed=exact) if summary else "inconclusive"
+        outcomes.append({"rule": rule.text(exact), "metric": rule.metric, "quantity": rule.quantity, "op": rule.op,
                          "threshold": rule.threshold, "outcome": outcome,
                          "mean": summary["mean"] if summary else None,
                          "ci95": summary["ci95"] if summary else None})
@@ -180,8 +181,9 @@ def summarize_experiment(exp: registry.Experiment, mode: str, seeds: list, outpu
     return {
         "name": exp.name, "claim": exp.claim, "source": exp.source, "kind": exp.kind, "dataset": dataset,
         "setup": _plain(config.params), "deviations": deviations, "seeds": list(seeds), "metrics": metrics,
-        "book": exp.book, "test": "; and ".join(r.text() for r in rules) + ". Agrees when every rule holds, "
-        "disagrees when any fails (its whole CI on the other side), inconclusive otherwise.",
+        "book": exp.book, "test": "; and ".join(r.text(exact) for r in rules) + ". Agrees when every rule holds, "
+        + ("disagrees when any fails (a seed on the other side)." if exact else
+           "disagrees when any fails (its whole CI on the other side), inconclusive otherwise."),
         "verdict": "error" if errors else verdict(o["outcome"] for o in outcomes),
         "mode": mode, "conditions": list(conditions), "rules": outcomes, "curves": curves, "errors": errors,
         "core_seconds": sum(o["seconds"] for o in outputs),
@@ -238,11 +240,27 @@ def write_result(result: dict, out_dir: Path, illustrations: dict | None = None)
     for stem, png in (illustrations or {}).items():
         (out_dir / f"{stem}.png").write_bytes(png)
         result["figures"].append(f"{stem}.png")
+    _write_json(result, out_dir)
+    return result
+
+
+def redraw_figures(result: dict, out_dir: Path) -> dict:
+    """Draw the figures of a stored ``result`` again (after a change to the
+    plotting code; the numbers stay as they are), keeping its illustrations."""
+    from .plotting import draw_figures
+
+    drawn = [p.name for p in draw_figures(result, Path(out_dir))]
+    result["figures"] = drawn + [f for f in result.get("figures", []) if f not in drawn]
+    _write_json(result, Path(out_dir))
+    return result
+
+
+def _write_json(result: dict, out_dir: Path) -> None:
+    """``<out_dir>/<name>.json``, written to a temporary file first and renamed (never half a file)."""
     path = out_dir / f"{result['name']}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(_plain(result), indent=1, ensure_ascii=False, allow_nan=True) + "\n", encoding="utf-8")
     tmp.replace(path)
-    return result
 
 
 def summary_line(result: dict) -> str:

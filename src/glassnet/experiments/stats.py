@@ -76,22 +76,25 @@ class Rule:
         """The condition whose summary the rule reads (a paired difference when there is a baseline)."""
         return self.condition if self.baseline is None else difference_name(self.condition, self.baseline)
 
-    def text(self) -> str:
-        """The rule in words."""
+    def text(self, every_seed: bool = False) -> str:
+        """The rule in words (``every_seed``: decided by the per-seed values, not the CI)."""
         what = (f"{self.metric} of '{self.condition}'" if self.baseline is None else
                 f"the paired difference in {self.metric}, '{self.condition}' − '{self.baseline}'")
-        return f"the 95% CI of {what} lies {_SIDES[self.op]} {self.threshold:g}"
+        return f"{'every seed' if every_seed else 'the 95% CI'} of {what} lies {_SIDES[self.op]} {self.threshold:g}"
 
-    def decide(self, summary: dict) -> str:
+    def decide(self, summary: dict, every_seed: bool = False) -> str:
         """"holds", "fails" or "inconclusive" for the summary (from :func:`summarize`) of the quantity:
-        holds when the whole CI is on the claimed side, fails when it is wholly on the other side."""
-        lo, hi = summary["ci95"]
+        holds when the whole CI is on the claimed side, fails when it is wholly on the other side.
+        With ``every_seed`` (facts that hold by construction) the interval is the range of the
+        per-seed values instead: holds when every seed is on the claimed side, else fails."""
+        values = summary.get("per_seed", [])
+        lo, hi = (float(np.min(values)), float(np.max(values))) if every_seed and values else summary["ci95"]
         t = self.threshold
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return "inconclusive"
         holds, fails = {">": (lo > t, hi <= t), ">=": (lo >= t, hi < t), "<": (hi < t, lo >= t),
                         "<=": (hi <= t, lo > t), "==": (lo == hi == t, t < lo or t > hi)}[self.op]
-        return "holds" if holds else "fails" if fails else "inconclusive"
+        return "holds" if holds else "fails" if fails or every_seed else "inconclusive"
 
 
 def verdict(outcomes) -> str:

@@ -27,7 +27,7 @@ def sigmoid(x: Tensor) -> Tensor:
     Shape:
         - Output: ``x``'s shape, values in (0, 1).
 
-    Example:
+    Examples:
         >>> import glassnet
         >>> import glassnet.functional as F
         >>> x = glassnet.tensor([0.0, 10.0], requires_grad=True)
@@ -36,13 +36,13 @@ def sigmoid(x: Tensor) -> Tensor:
         (0.25, True)
     """
     y = _sigmoid(x.data)
-    return Tensor._from_op(y, (x,), lambda g: (g * y * (1 - y),), "sigmoid")
+    return Tensor.from_op(y, (x,), lambda g: (g * y * (1 - y),), "sigmoid")
 
 
 def tanh(x: Tensor) -> Tensor:
     """tanh x = 2σ(2x) − 1; tanh′ = 1 − tanh²."""
     y = np.tanh(x.data)
-    return Tensor._from_op(y, (x,), lambda g: (g * (1 - y * y),), "tanh")
+    return Tensor.from_op(y, (x,), lambda g: (g * (1 - y * y),), "tanh")
 
 
 def relu(x: Tensor) -> Tensor:
@@ -55,7 +55,7 @@ def relu(x: Tensor) -> Tensor:
     Shape:
         - Output: ``x``'s shape.
 
-    Example:
+    Examples:
         >>> import glassnet
         >>> import glassnet.functional as F
         >>> x = glassnet.tensor([-1.0, 2.0], requires_grad=True)
@@ -64,14 +64,14 @@ def relu(x: Tensor) -> Tensor:
         array([0., 1.], dtype=float32)
     """
     xd = x.data
-    return Tensor._from_op(np.maximum(xd, 0), (x,), lambda g: (g * (xd > 0),), "relu")
+    return Tensor.from_op(np.maximum(xd, 0), (x,), lambda g: (g * (xd > 0),), "relu")
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, a·x otherwise; gradient 1 or a."""
     xd = x.data
     slope = np.where(xd > 0, 1, negative_slope).astype(xd.dtype)
-    return Tensor._from_op(xd * slope, (x,), lambda g: (g * slope,), "leaky_relu")
+    return Tensor.from_op(xd * slope, (x,), lambda g: (g * slope,), "leaky_relu")
 
 
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
@@ -99,7 +99,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
             ga = np.asarray(ga_full.sum())
         return gx, ga.reshape(a.shape).astype(a.dtype)
 
-    return Tensor._from_op(out.astype(xd.dtype, copy=False), (x, weight), backward, "prelu")
+    return Tensor.from_op(out.astype(xd.dtype, copy=False), (x, weight), backward, "prelu")
 
 
 def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False,
@@ -112,7 +112,7 @@ def rrelu(x: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool 
     else:
         a = np.asarray((lower + upper) / 2, dtype=xd.dtype)
     slope = np.where(xd > 0, 1, a).astype(xd.dtype)  # at x = 0 the slope a, as PyTorch's gradient
-    return Tensor._from_op(xd * slope, (x,), lambda g: (g * slope,), "rrelu")
+    return Tensor.from_op(xd * slope, (x,), lambda g: (g * slope,), "rrelu")
 
 
 def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
@@ -127,7 +127,7 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     Shape:
         - Output: ``x``'s shape.
 
-    Example:
+    Examples:
         >>> import glassnet
         >>> import glassnet.functional as F
         >>> F.softmax(glassnet.tensor([1000.0, 1001.0]))  # no overflow
@@ -137,7 +137,7 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     xd = x.data
     e = np.exp(xd - xd.max(axis=axis, keepdims=True))
     p = e / e.sum(axis=axis, keepdims=True)
-    return Tensor._from_op(p, (x,), lambda g: (p * (g - (g * p).sum(axis=axis, keepdims=True)),), "softmax")
+    return Tensor.from_op(p, (x,), lambda g: (p * (g - (g * p).sum(axis=axis, keepdims=True)),), "softmax")
 
 
 def log_softmax_array(xd: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -150,7 +150,7 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log softmax(x) along ``axis`` (or ``dim``), stable. Backward: dx = g − p·Σ_j g_j, p = softmax(x)."""
     axis = axis if dim is None else dim
     out = log_softmax_array(x.data, axis)
-    return Tensor._from_op(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
+    return Tensor.from_op(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
                            "log_softmax")
 
 
@@ -158,7 +158,18 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
             generator: np.random.Generator | None = None) -> Tensor:
     """Inverted dropout: keep each element with probability 1−p and scale the
     kept ones by 1/(1−p), so the expected activation is unchanged and evaluation
-    (``training=False``) is the identity. Backward: g·mask/(1−p)."""
+    (``training=False``) is the identity. Backward: g·mask/(1−p).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> y = F.dropout(Tensor(np.ones(8, dtype=np.float32)), 0.5, generator=np.random.default_rng(0))
+        >>> sorted(set(y.data.tolist()))  # dropped: 0; kept: scaled by 1/(1 − p)
+        [0.0, 2.0]
+        >>> F.dropout(Tensor(np.ones(3, dtype=np.float32)), 0.5, training=False)  # evaluation: the identity
+        tensor([1., 1., 1.])
+    """
     if not 0 <= p < 1:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
@@ -167,4 +178,4 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     mask = (per_example(lambda shape: get_generator(generator).random(shape, dtype=np.float32), xd.shape)
             >= p).astype(xd.dtype)
     mask *= 1 / (1 - p)
-    return Tensor._from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout")
+    return Tensor.from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout")

@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..random import get_generator, per_example
 from ..tensor import Tensor
+from . import blocked_conv as _blocked
 
 # OpenBLAS multiplies products with M·N·K up to about 100³ by a kernel that skips packing.
 _SMALL_GEMM = 1_000_000
@@ -42,8 +43,9 @@ def _matmul_nt(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ bᵀ for a (M, P), b (K, P) that share a long axis P (a convolution's
     weight gradient: P = Ho·Wo·N positions). With few weights (M·K ≤ 1024, e.g.
     20×25 in the course's first layer) the sum over P runs as a batch of blocks
-    of P, each small enough for OpenBLAS's small-matrix kernel: 1.5–3× faster
-    than one long product; with more weights one product is faster (measured)."""
+    of P, each small enough for OpenBLAS's small-matrix kernel, which beats one
+    long product there; with more weights one product is faster (the crossover
+    was measured: benchmarks/README.md, "Measurements behind kernel choices")."""
     m, p = a.shape
     k = b.shape[0]
     if m * k <= 1024 and m * k * p > _SMALL_GEMM:
@@ -112,6 +114,23 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
       dcols = W₂ᵀ G folded back (col2im): each kernel offset
       (u, v) adds its slice of dcols onto the input positions it read.
     dx is computed only when x requires a gradient.
+
+    The residual nets' convolutions — 3×3 with padding 1 and 1×1 with padding 0,
+    stride 1 or 2, dilation 1 — go to ``functional.blocked_conv.blocked_conv2d``:
+    the same products in cache-sized blocks, nothing of im2col size kept for
+    backward, on several threads under ``glassnet.threads(n)``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+        >>> F.conv2d(x, Tensor(np.ones((1, 1, 2, 2), dtype=np.float32)))  # the sum of each 2×2 window
+        tensor([[[[10., 14., 18.],
+                  [26., 30., 34.],
+                  [42., 46., 50.]]]])
+        >>> F.conv2d(x, Tensor(np.ones((3, 1, 3, 3), dtype=np.float32)), stride=2, padding=1).shape
+        (1, 3, 2, 2)
     """
     xd, w = x.data, weight.data
     if xd.ndim != 4 or w.ndim != 4:
@@ -131,6 +150,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                          f"kernel {kh}×{kw} (dilation ({dh}, {dw})); expected at least "
                          f"{dh * (kh - 1) + 1 - 2 * ph}×{dw * (kw - 1) + 1 - 2 * pw}")
 
+    if _blocked.applies((kh, kw), (sh, sw), (ph, pw), (dh, dw)):  # residual nets' 3×3 and 1×1 layers
+        return _blocked.blocked_conv2d(x, weight, bias, sh)
     # x in (C, H, W, N) order, padded: no transposing copy when x already has that layout.
     xp = _pad_hw(channels_first(xd), ph, ph, pw, pw)
     cols = _unfold(xp, kh, kw, (sh, sw), (dh, dw), ho, wo)
@@ -160,7 +181,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(out, parents, backward, "conv2d")
+    return Tensor.from_op(out, parents, backward, "conv2d")
 
 
 def _input_grad_transposed(gt: np.ndarray, w: np.ndarray, size, padding, dilation) -> np.ndarray:
@@ -198,6 +219,15 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
     single pixels regularises little; dropping maps does.
 
     Shapes: x (N, C, H, W) (or (N, C, L)); mask (N, C, 1, 1). Backward: g·mask/(1−p).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> y = F.dropout2d(Tensor(np.ones((2, 3, 2, 2), dtype=np.float32)), 0.5, generator=np.random.default_rng(0))
+        >>> y.data[:, :, 0, 0]  # one value per map: 0 (dropped) or 2 (kept, scaled by 1/(1 − p))
+        array([[2., 2., 2.],
+               [0., 0., 0.]], dtype=float32)
     """
     if not 0 <= p < 1:
         raise ValueError(f"dropout2d probability must be in [0, 1), got {p}")
@@ -209,4 +239,4 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
     shape = xd.shape[:2] + (1,) * (xd.ndim - 2)
     mask = (per_example(lambda s: get_generator(generator).random(s, dtype=np.float32), shape) >= p).astype(xd.dtype)
     mask *= 1 / (1 - p)
-    return Tensor._from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout2d")
+    return Tensor.from_op(xd * mask, (x,), lambda g: (g * mask,), "dropout2d")

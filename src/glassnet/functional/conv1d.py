@@ -28,6 +28,14 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 
     over the k kernel taps, not over positions); dx comes back as an (N, C, L)
     view of an (N, L, C) array. (Xᵀ G rather than Gᵀ X: OpenBLAS is much slower
     at the second form for these shapes; see benchmarks/README.md.)
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.arange(5, dtype=np.float32).reshape(1, 1, 5))
+        >>> F.conv1d(x, Tensor(np.array([[[1.0, -1.0]]], dtype=np.float32)))  # x[t] − x[t + 1]
+        tensor([[[-1., -1., -1., -1.]]])
     """
     xd, w = x.data, weight.data
     if xd.ndim != 3 or w.ndim != 3 or xd.shape[1] != w.shape[1]:
@@ -68,4 +76,4 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(y, parents, backward, "conv1d")
+    return Tensor.from_op(y, parents, backward, "conv1d")

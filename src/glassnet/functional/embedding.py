@@ -25,6 +25,23 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
     that is zero in every other row (what optimizers and ``Tensor.grad`` expect).
     The row ``padding_idx``, if given, gets no gradient (it stays the padding
     vector, as in PyTorch). The indices themselves get no gradient.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> table = Tensor(np.arange(8, dtype=np.float32).reshape(4, 2), requires_grad=True)
+        >>> out = F.embedding(np.array([[3, 0, 3]]), table)
+        >>> out
+        tensor([[[6., 7.],
+                 [0., 1.],
+                 [6., 7.]]], requires_grad=True)
+        >>> out.sum().backward()
+        >>> table.grad  # id 3 was looked up twice
+        array([[1., 1.],
+               [0., 0.],
+               [0., 0.],
+               [2., 2.]], dtype=float32)
     """
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     w = weight.data
@@ -45,10 +62,11 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm:
     def backward(g):
         full = np.zeros_like(w)
         d = w.shape[1]
-        # np.add.at over the flat table (element k·d + j for row k) is 3-10× faster than over rows
+        # np.add.at over the flat table (element k·d + j for row k) beats np.add.at over rows
+        # (figures: benchmarks/README.md, "Measurements behind kernel choices")
         np.add.at(full.reshape(-1), (flat[:, None] * d + np.arange(d)).reshape(-1), g.reshape(-1))
         if padding_idx is not None:
             full[padding_idx] = 0
         return (full,)
 
-    return Tensor._from_op(w[idx], (weight,), backward, "embedding")
+    return Tensor.from_op(w[idx], (weight,), backward, "embedding")

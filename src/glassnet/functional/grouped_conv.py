@@ -99,4 +99,4 @@ def depthwise_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         return grads
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(out, parents, backward, "depthwise_conv2d")
+    return Tensor.from_op(out, parents, backward, "depthwise_conv2d")

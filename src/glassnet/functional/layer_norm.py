@@ -16,6 +16,14 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     x: (..., *normalized_shape); γ = ``weight``, β = ``bias``: normalized_shape (or None).
     Backward, with M the number of elements normalised together and ĝ = g·γ:
     dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / √(σ² + ε);  dγ = Σ g·x̂, dβ = Σ g over the other axes.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> F.layer_norm(Tensor(np.array([[1.0, 2.0, 3.0], [10.0, 10.0, 40.0]], dtype=np.float32)), 3).data.round(3)
+        array([[-1.225,  0.   ,  1.225],
+               [-0.707, -0.707,  1.414]], dtype=float32)
     """
     shape = (int(normalized_shape),) if np.ndim(normalized_shape) == 0 else tuple(normalized_shape)
     xd = x.data
@@ -46,4 +54,4 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
             grads.append(g.sum(axis=outer) if bias.requires_grad else None)
         return tuple(grads)
 
-    return Tensor._from_op(out.astype(xd.dtype, copy=False), parents, backward, "layer_norm")
+    return Tensor.from_op(out.astype(xd.dtype, copy=False), parents, backward, "layer_norm")

@@ -19,7 +19,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         - x: (N, in) or (..., in); W: (out, in); b: (out,).
         - Output: (N, out) or (..., out).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import glassnet
         >>> import glassnet.functional as F
@@ -49,4 +49,4 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(out, parents, backward, "linear")
+    return Tensor.from_op(out, parents, backward, "linear")

@@ -99,14 +99,14 @@ def _reduced(op: str, values: np.ndarray, reduction: str, parents: tuple, grads,
     weighted losses divide by the total weight of the examples that count).
     """
     if reduction == "none":
-        return Tensor._from_op(values, parents, grads, op)
+        return Tensor.from_op(values, parents, grads, op)
     if reduction == "sum":
-        return Tensor._from_op(np.asarray(values.sum()), parents, grads, op)
+        return Tensor.from_op(np.asarray(values.sum()), parents, grads, op)
     if count is not None:
         scale = values.dtype.type(1 / count if count else np.nan)
-        return Tensor._from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
+        return Tensor.from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
     scale = values.dtype.type(1 / max(values.size, 1))
-    return Tensor._from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
+    return Tensor.from_op(np.asarray(values.sum() * scale), parents, lambda g: grads(g * scale), op)
 
 
 def _expand(w: np.ndarray, ndim: int) -> np.ndarray:
@@ -133,6 +133,14 @@ def quadratic_cost(a: Tensor, y, reduction: str = "mean") -> Tensor:
     Gradient: dC/da = (a − y)/N (``"mean"``), the factor that makes the
     output error δ = (a − y)·σ′(z) slow when a sigmoid saturates.
     (PyTorch's MSELoss instead averages (a−y)² over every element, without ½.)
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> a = Tensor(np.array([[1.0, 2.0], [0.0, 0.0]], dtype=np.float32))
+        >>> F.quadratic_cost(a, np.array([[1.0, 4.0], [0.0, 1.0]], dtype=np.float32))  # (½·4 + ½·1)/2
+        tensor(1.25)
     """
     _check_reduction("quadratic_cost", reduction)
     y = _as_target(y, a.data)
@@ -154,6 +162,14 @@ def mse_loss(a: Tensor, y, reduction: str = "mean") -> Tensor:
 
     a, y: any shape, equal. Gradient: dℓ/da = 2(a − y), divided by the number
     of elements for ``"mean"``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> a = Tensor(np.array([[1.0, 2.0], [0.0, 0.0]], dtype=np.float32))
+        >>> F.mse_loss(a, np.array([[1.0, 4.0], [0.0, 1.0]], dtype=np.float32))  # (0 + 4 + 0 + 1)/4
+        tensor(1.25)
     """
     _check_reduction("mse_loss", reduction)
     y = _as_target(y, a.data)
@@ -177,6 +193,14 @@ def binary_cross_entropy(p: Tensor, y, reduction: str = "mean") -> Tensor:
     The book sums over the output neurons and averages over examples; that is
     this loss times the number of outputs. Prefer the fused
     :func:`binary_cross_entropy_with_logits` after a sigmoid.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> p = Tensor(np.array([0.5, 0.9], dtype=np.float32))
+        >>> F.binary_cross_entropy(p, np.ones(2, dtype=np.float32), reduction="none")  # −ln 0.5, −ln 0.9
+        tensor([0.6931, 0.1054])
     """
     _check_reduction("binary_cross_entropy", reduction)
     y = _as_target(y, p.data)
@@ -211,6 +235,14 @@ def binary_cross_entropy_with_logits(z: Tensor, y, reduction: str = "mean", weig
     class) weighs the positive term, ℓ = −[p·y ln σ(z) + (1 − y) ln(1 − σ(z))]
     = p·y·softplus(−z) + (1 − y)·softplus(z), with dℓ/dz = (1 − y)·σ(z) − p·y·σ(−z)
     and dℓ/dy = p·softplus(−z) − softplus(z); ``weight`` (broadcast to z) multiplies ℓ.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> z = Tensor(np.array([-100.0, 0.0, 100.0], dtype=np.float32))
+        >>> F.binary_cross_entropy_with_logits(z, np.ones(3, dtype=np.float32), reduction="none").data.round(4)
+        array([100.    ,   0.6931,   0.    ], dtype=float32)
     """
     op = "binary_cross_entropy_with_logits"
     _check_reduction(op, reduction)
@@ -265,6 +297,20 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", weight=None, 
     - ``label_smoothing`` ε: the target becomes (1 − ε)·y + ε/C, so for labels
       ℓ_n = (1 − ε)·w_{y}(−ln p_{n,y}) + (ε/C)·Σ_c w_c (−ln p_nc); the gradient is
       dℓ_n/ds_nc = (1 − ε)·w_y·(p_nc − [c = y]) + (ε/C)·(p_nc·Σ_c' w_c' − w_c).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> scores = Tensor(np.array([[3.2, 5.1, -1.7]], dtype=np.float32), requires_grad=True)
+        >>> loss = F.cross_entropy(scores, np.array([0]))  # cs231n's cat: −ln 0.13
+        >>> loss
+        tensor(2.0404, requires_grad=True)
+        >>> loss.backward()
+        >>> scores.grad.round(3)  # p − y
+        array([[-0.87 ,  0.869,  0.001]], dtype=float32)
+        >>> F.cross_entropy(Tensor(np.array([[1000.0, 0.0]], dtype=np.float32)), np.array([1]))  # no overflow
+        tensor(1000.)
     """
     op = "cross_entropy"
     _check_reduction(op, reduction)
@@ -326,6 +372,14 @@ def nll_loss(log_probs: Tensor, labels, reduction: str = "mean", weight=None, ig
     ``"mean"`` divides by Σ_n w_{y_n}); labels equal to ``ignore_index`` give 0
     and do not count. Gradient: −w_{y_n} at each example's label (÷ the count for
     ``"mean"``), 0 elsewhere.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> log_p = F.log_softmax(Tensor(np.array([[3.2, 5.1, -1.7]], dtype=np.float32)), axis=1)
+        >>> F.nll_loss(log_p, np.array([0]))  # = cross_entropy of the scores
+        tensor(2.0404)
     """
     op = "nll_loss"
     _check_reduction(op, reduction)
@@ -382,6 +436,14 @@ def svm_loss(scores: Tensor, labels, margin: float = 1.0, reduction: str = "mean
     max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9 + 0 = 2.9.
     PyTorch's ``multi_margin_loss`` divides each ℓ_n by C; see
     :func:`multi_margin_loss`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> scores = Tensor(np.array([[3.2, 5.1, -1.7]], dtype=np.float32))  # cs231n's cat image
+        >>> F.svm_loss(scores, np.array([0]))  # max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1)
+        tensor(2.9)
     """
     return _hinge("svm_loss", scores, labels, margin, 1.0, reduction)
 
@@ -399,7 +461,7 @@ def _penalty(op: str, params, value, grad) -> Tensor:
         raise ValueError(f"{op}: got no parameters")
     dtype = np.result_type(*(p.data.dtype for p in params))
     total = np.asarray(sum(value(p.data) for p in params), dtype=dtype)
-    return Tensor._from_op(total, params, lambda g: tuple(g * grad(p.data) for p in params), op)
+    return Tensor.from_op(total, params, lambda g: tuple(g * grad(p.data) for p in params), op)
 
 
 def l1_penalty(params) -> Tensor:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from . import _numba_bn
+from ._blocks import run_blocks, workers
 
 
 def _channel_sum(a: np.ndarray) -> np.ndarray:
@@ -70,6 +72,18 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
 
     Evaluation (``training=False``): μ, σ² are the running statistics, so the
     layer is the affine map y = x·s + (β − μ·s), s = γ/√(σ²+ε); dx = g·s.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.array([[1.0, 10.0], [3.0, 30.0]], dtype=np.float32))
+        >>> mean, var = np.zeros(2, dtype=np.float32), np.ones(2, dtype=np.float32)
+        >>> F.batch_norm(x, mean, var, training=True).data.round(3)  # per column: mean 0, variance 1
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> mean, var  # the running statistics moved 10% of the way (var: unbiased)
+        (array([0.2, 2. ], dtype=float32), array([ 1.1, 20.9], dtype=float32))
     """
     xd = x.data
     if xd.ndim < 2:
@@ -85,6 +99,8 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
     m = x3.shape[0] * x3.shape[2]
     gamma = None if weight is None else weight.data
 
+    if training and m >= 2 and x3.shape[0] == 1 and xd.dtype in (np.float32, np.float64) and _numba_bn.available():
+        return _batch_norm_compiled(x, x3, batch_last, running_mean, running_var, weight, bias, momentum, eps, relu)
     if training:
         if m < 2:
             raise ValueError(f"batch_norm: training needs more than 1 value per channel to take a variance, "
@@ -147,4 +163,43 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     op = "batch_norm_relu" if relu else "batch_norm"
-    return Tensor._from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)
+    return Tensor.from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)
+
+
+def _channel_groups(c: int, work) -> None:
+    """``work(c0, count, state)`` over groups of channels: one group per thread of the enclosing
+    ``glassnet.threads()`` block (the whole array on one thread)."""
+    n = workers()
+    run_blocks(c, -(-c // n), work, n, blas=False)
+
+
+def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_mean, running_var, weight, bias,
+                         momentum: float, eps: float, relu: bool) -> Tensor:
+    """``batch_norm`` in training for rows x3 (1, C, B) (images in (C, H, W, N) order, or one
+    example C-contiguous), by the compiled kernels of ``_numba_bn``
+    (the same numbers as the NumPy code to rounding; sums in float64)."""
+    xd, x2 = x.data, x3[0]
+    m = x2.shape[1]
+    out, mean, var, inv_std, scale = _numba_bn.forward(x2, None if weight is None else weight.data,
+                                                       None if bias is None else bias.data, eps, relu, _channel_groups)
+    if running_mean is not None:
+        running_mean *= 1 - momentum
+        running_mean += (momentum * mean).astype(running_mean.dtype)
+    if running_var is not None:
+        running_var *= 1 - momentum
+        running_var += (momentum * m / (m - 1) * var).astype(running_var.dtype)
+
+    def backward(g):
+        g2 = _rows(g, batch_last)[0]
+        dx, g_sum, gx_sum = _numba_bn.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad,
+                                              _channel_groups)
+        grads = [None if dx is None else _unrows(dx[None], xd.shape, batch_last)]
+        if weight is not None:
+            grads.append(gx_sum.astype(weight.data.dtype, copy=False))
+        if bias is not None:
+            grads.append(g_sum.astype(bias.data.dtype, copy=False))
+        return tuple(grads)
+
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    return Tensor.from_op(_unrows(out[None], xd.shape, batch_last), parents, backward,
+                          "batch_norm_relu" if relu else "batch_norm")

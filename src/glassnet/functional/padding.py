@@ -69,7 +69,7 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
             widths[axis] = (before, after)
             keep[axis] = slice(before, before + xd.shape[axis])
         out = np.pad(xd, widths, mode="constant", constant_values=value)
-        return Tensor._from_op(out, (x,), lambda g: (g[tuple(keep)],), "pad")
+        return Tensor.from_op(out, (x,), lambda g: (g[tuple(keep)],), "pad")
 
     indices = {axis: source_index(xd.shape[axis], before, after, mode) for axis, before, after in axes}
     out = xd
@@ -83,4 +83,4 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Te
             g = np.moveaxis(np.moveaxis(g, axis, -1) @ copies, -1, axis)
         return (np.ascontiguousarray(g),)
 
-    return Tensor._from_op(out, (x,), backward, "pad")
+    return Tensor.from_op(out, (x,), backward, "pad")

@@ -15,8 +15,9 @@ Windows are strided slices, one per kernel offset: a loop over the kh·kw
 offsets, never over images or output positions. For the common kernel == stride
 case this is the same arithmetic as reshaping (H, W) into (Ho, kh, Wo, kw) tiles
 and reducing over the tile axes, but ``np.maximum`` of kh·kw strided slices runs
-3–30× faster than ``tiles.max(axis=(3, 5))`` (NumPy reduces short strided axes
-slowly), so the slices serve both; without overlap, backward assigns instead of adding.
+much faster than ``tiles.max(axis=(3, 5))`` (NumPy reduces short strided axes
+slowly; figures in benchmarks/README.md), so the slices serve both; without
+overlap, backward assigns instead of adding.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def _fold(ufunc, xp: np.ndarray, kernel, stride, out_hw, dilation=(1, 1)) -> np.
 
 
 def _in_layout(a: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """``a`` in the memory layout of ``like`` (elementwise ops on mismatched
-    layouts run ~10× slower than one copy)."""
+    """``a`` in the memory layout of ``like`` (an elementwise op between
+    mismatched layouts is far slower than one copy into the same layout)."""
     if np.argsort(a.strides, kind="stable").tolist() == np.argsort(like.strides, kind="stable").tolist():
         return a
     out = np.empty_like(like, dtype=a.dtype)
@@ -134,6 +135,24 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     PyTorch), 0 elsewhere, summed where windows overlap. The winners are found in
     backward, offset by offset: the elements equal to the maximum that no
     earlier offset of the same window claimed.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4), requires_grad=True)
+        >>> y, where = F.max_pool2d(x, 2, return_indices=True)
+        >>> y
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]], requires_grad=True)
+        >>> where.data.ravel().tolist()  # flat h·W + w of each maximum
+        [5, 7, 13, 15]
+        >>> y.sum().backward()
+        >>> x.grad[0, 0]  # g routed to the winners only
+        array([[0., 0., 0., 0.],
+               [0., 1., 0., 1.],
+               [0., 0., 0., 0.],
+               [0., 1., 0., 1.]], dtype=float32)
     """
     xd = x.data
     kernel, stride, padding, dilation, out_hw, extra = _window_args("max_pool2d", xd, kernel_size, stride, padding,
@@ -171,7 +190,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
                 np.multiply(g, wins, out=dxp[window])
         return (_crop(dxp, *padding, xd.shape),)
 
-    result = Tensor._from_op(out, (x,), backward, "max_pool2d")
+    result = Tensor.from_op(out, (x,), backward, "max_pool2d")
     if not return_indices:
         return result
     (_, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_hw
@@ -205,6 +224,20 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     inside it; ``divisor_override`` fixes D.
     Shapes: x (N, C, H, W) → y (N, C, Ho, Wo), Ho = ⌊(H + 2p − kh)/s⌋ + 1 (⌈…⌉ with ceil_mode).
     Backward: every element of a window receives g/D, summed where windows overlap.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> x = Tensor(np.ones((1, 1, 2, 2), dtype=np.float32))
+        >>> F.avg_pool2d(x, 2, stride=1, padding=1)[0, 0]  # the padding counts in the divisor...
+        tensor([[0.25, 0.5 , 0.25],
+                [0.5 , 1.  , 0.5 ],
+                [0.25, 0.5 , 0.25]])
+        >>> F.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False)[0, 0]  # ...unless told not to
+        tensor([[1., 1., 1.],
+                [1., 1., 1.],
+                [1., 1., 1.]])
     """
     xd = x.data
     kernel, stride, padding, _, out_hw, extra = _window_args("avg_pool2d", xd, kernel_size, stride, padding,
@@ -234,7 +267,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
                 dxp[window] = gs
         return (_crop(dxp, *padding, xd.shape),)
 
-    return Tensor._from_op(out, (x,), backward, "avg_pool2d")
+    return Tensor.from_op(out, (x,), backward, "avg_pool2d")
 
 
 def global_avg_pool2d(x: Tensor) -> Tensor:
@@ -294,7 +327,7 @@ def _adaptive_pool(name: str, x: Tensor, output_size, mode: str) -> Tensor:
                 dxc[:, r0:r1, c0:c1] += gc[:, i, j, None, None] / size
         return (dxc.transpose(3, 0, 1, 2),)
 
-    return Tensor._from_op(out.transpose(3, 0, 1, 2), (x,), backward, name)
+    return Tensor.from_op(out.transpose(3, 0, 1, 2), (x,), backward, name)
 
 
 def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
@@ -317,6 +350,14 @@ def spatial_pyramid_pool2d(x: Tensor, levels=(1, 2, 4), mode: str = "max") -> Te
     Shapes: x (N, C, H, W) with any H, W → (N, C·Σ l²), ordered level by level,
     each level as (C, l, l). The length does not depend on H or W, so the layers
     after it accept images of every size.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor
+        >>> import glassnet.functional as F
+        >>> [F.spatial_pyramid_pool2d(Tensor(np.zeros((2, 8, h, w), dtype=np.float32)), (1, 2, 4)).shape
+        ...  for h, w in ((13, 13), (20, 7))]  # 8·(1 + 4 + 16) whatever the size
+        [(2, 168), (2, 168)]
     """
     if mode not in ("max", "avg"):
         raise ValueError(f"spatial_pyramid_pool2d: mode must be 'max' or 'avg', got {mode!r}")

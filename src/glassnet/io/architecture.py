@@ -56,7 +56,8 @@ import types
 import numpy as np
 
 from .. import random as grandom
-from ..nn.module import Module, _function_registry, registered_modules
+from ..nn.module import (Module, register_function, registered_functions, registered_modules,
+                         registry_name)
 from ..tensor import Tensor
 
 FORMAT = "glassnet.architecture/1"
@@ -72,7 +73,7 @@ class ArchitectureError(ValueError):
 
 def registered_name(cls: type) -> str:
     """The registry name of a Module class; raises ArchitectureError if it has none."""
-    name = cls.__dict__.get("_registry_name")
+    name = registry_name(cls)
     if name is None or registered_modules().get(name) is not cls:
         raise ArchitectureError(
             f"{cls.__module__}.{cls.__qualname__} is not registered, so glassnet.load could not rebuild it: "
@@ -108,14 +109,16 @@ def _register_own_functions() -> None:
             fn = getattr(module, attr)
             if attr.startswith("_") or not isinstance(fn, types.FunctionType) or "<locals>" in fn.__qualname__:
                 continue
-            if fn.__module__ == namespace or fn.__module__.startswith(namespace + "."):
-                _function_registry.setdefault(f"{fn.__module__}:{fn.__qualname__}", fn)
+            key = f"{fn.__module__}:{fn.__qualname__}"
+            if (fn.__module__ == namespace or fn.__module__.startswith(namespace + ".")) and \
+                    key not in registered_functions():
+                register_function(fn, name=key)
 
 
 def function_name(fn) -> str:
     """The registry name of a function a model file may name; raises ArchitectureError if it has none."""
     _register_own_functions()
-    for name, registered in _function_registry.items():
+    for name, registered in registered_functions().items():
         if registered is fn:
             return name
     raise ArchitectureError(
@@ -130,7 +133,7 @@ def lookup_function(name, where: str = "an architecture config") -> types.Functi
     if not isinstance(name, str):
         raise ArchitectureError(f"{where}: a $function entry must be a registered function's name (a string), "
                                 f"got {str(name)[:100]}")
-    fn = _function_registry.get(name)
+    fn = registered_functions().get(name)
     if fn is None:
         raise ArchitectureError(
             f"{where}: {name[:200]!r} is not a registered function: a model file may name only glassnet's "
@@ -286,16 +289,17 @@ class _Decoder:
     def reconcile(self, module: Module, saved_children: dict, children: dict) -> None:
         """Make ``module``'s children match the saved ones, in the saved order:
         keep those the constructor built identically, replace the others."""
-        for key in [k for k in module._modules if k not in saved_children]:
+        for key in [k for k, _ in module.named_children() if k not in saved_children]:
             delattr(module, key)
         known = {id(g): key for key, g in self.generators.items()}
         for key, saved in saved_children.items():
-            current = module._modules.get(key)
+            current = dict(module.named_children()).get(key)
             built_from_args = key in children and current is children[key]
-            if not built_from_args and (current is None or
-                                        _Encoder(known).module(current) != _arrays_as_shapes(saved)):
-                setattr(module, key, children[key])
-            module._modules.move_to_end(key)
+            keep = built_from_args or (current is not None and
+                                       _Encoder(known).module(current) == _arrays_as_shapes(saved))
+            if current is not None:
+                delattr(module, key)
+            setattr(module, key, current if keep else children[key])  # added last: the saved order
 
     def value(self, v, children: dict, where: str):
         """The Python value of the encoded constructor argument ``v`` (``where`` names it in errors)."""

@@ -9,7 +9,7 @@ from ..nn.container import Sequential
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
-from ..nn.normalization import BatchNorm1d, BatchNorm2d
+from ..nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
 from ..nn.activation import ReLU
 from ..nn.pooling import GlobalAvgPool2d, SpatialPyramidPool2d
 from ..nn.residual import ResidualBlock
@@ -18,7 +18,8 @@ from ..nn.residual import ResidualBlock
 class ResNet(Module):
     """stem → stages → pool → fc, for images (N, in_channels, H, W) of any size ≥ 8.
 
-    - ``stem``: conv3×3 (in_channels → widths[0]) → BN → ReLU, full resolution;
+    - ``stem``: conv3×3 (in_channels → widths[0]) → BN → ReLU, full resolution (the
+      BN and ReLU run as one fused node, as in the blocks);
     - ``stages.i``: ``blocks_per_stage[i]`` ResidualBlocks of width ``widths[i]``;
       every stage after the first starts with a stride-2 block (28 → 14 → 7 for
       three stages) whose shortcut is a 1×1 projection;
@@ -73,7 +74,12 @@ class ResNet(Module):
         return 2 + 2 * sum(self.blocks_per_stage)
 
     def forward(self, x):
-        return self.fc(self.pool(self.stages(self.stem(x))))
+        stem = self.stem
+        if len(stem) == 3 and isinstance(stem[1], _BatchNorm) and type(stem[2]) is ReLU:
+            h = stem[1](stem[0](x), relu=True)  # the stem's batch norm and ReLU as one fused node
+        else:
+            h = stem(x)
+        return self.fc(self.pool(self.stages(h)))
 
 
 def resnet_small(num_classes: int = 10, in_channels: int = 1, widths=(16, 32, 64), blocks_per_stage=2,

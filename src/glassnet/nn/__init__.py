@@ -2,7 +2,8 @@
 
 from .container import ModuleDict, ModuleList, Sequential
 from .linear import Linear
-from .module import Module, Parameter, register_function, register_module, registered_modules, training_mode
+from .module import (Module, Parameter, register_function, register_module, registered_functions, registered_modules,
+                     registry_name, training_mode)
 from .activation import LeakyReLU, LogSoftmax, PReLU, ReLU, RReLU, Sigmoid, Softmax, Tanh
 from .basic import Dropout, Flatten, Identity
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, MultiMarginLoss, NLLLoss, QuadraticCost,
@@ -22,6 +23,6 @@ __all__ = [
     "GlobalAvgPool2d", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d",
     "Module", "ModuleDict", "ModuleList", "MultiMarginLoss", "NLLLoss", "PReLU", "Parameter", "QuadraticCost",
     "RReLU", "ReLU", "ResidualBlock", "SVMLoss", "Sequential", "Sigmoid", "Softmax", "SpatialPyramidPool2d",
-    "SyncBatchNorm", "Tanh", "finetune", "register_function", "register_module", "registered_modules",
-    "training_mode",
+    "SyncBatchNorm", "Tanh", "finetune", "register_function", "register_module", "registered_functions",
+    "registered_modules", "registry_name", "training_mode",
 ]

@@ -17,7 +17,7 @@ class Sigmoid(Module):
         - Input: any shape.
         - Output: the input's shape, values in (0, 1).
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.Sigmoid()(tensor([0.0, 2.0]))
         tensor([0.5   , 0.8808])
@@ -34,7 +34,7 @@ class Tanh(Module):
         - Input: any shape.
         - Output: the input's shape, values in (−1, 1).
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.Tanh()(tensor([0.0, 1.0]))
         tensor([0.    , 0.7616])
@@ -58,7 +58,7 @@ class ReLU(Module):
         - Input: any shape.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.ReLU()(tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
@@ -82,7 +82,7 @@ class LeakyReLU(Module):
         - Input: any shape.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.LeakyReLU(0.1)(tensor([-2.0, 3.0]))
         tensor([-0.2,  3. ])
@@ -102,7 +102,23 @@ class LeakyReLU(Module):
 class PReLU(Module):
     """x for x > 0, a·x otherwise, with the slope a learned: one slope shared by
     every channel (``num_parameters=1``) or one per channel (axis 1 of the input).
-    Initial slope ``init`` = 0.25, as in PyTorch."""
+    Initial slope ``init`` = 0.25, as in PyTorch.
+
+    Args:
+        num_parameters: 1 (one shared slope) or the number of channels C.
+        init: the initial slope a (default 0.25).
+        dtype: of the slope (default: glassnet's default dtype, float32).
+
+    Shape:
+        - Input: any shape; (N, C, ...) when ``num_parameters`` = C.
+        - Output: the input's shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> nn.PReLU()(Tensor(np.array([-2.0, 3.0], dtype=np.float32)))
+        tensor([-0.5,  3. ], requires_grad=True)
+    """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
         super().__init__()
@@ -118,7 +134,24 @@ class PReLU(Module):
 
 class RReLU(Module):
     """Randomized leaky ReLU: for x < 0 a slope drawn from U(lower, upper) per
-    element while training, the mean slope (lower + upper)/2 in evaluation."""
+    element while training, the mean slope (lower + upper)/2 in evaluation.
+
+    Args:
+        lower: the smallest slope (default 1/8).
+        upper: the largest slope (default 1/3).
+        generator: the ``numpy.random.Generator`` the slopes come from (default:
+            glassnet's global one).
+
+    Shape:
+        - Input: any shape.
+        - Output: the input's shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> nn.RReLU().eval()(Tensor(np.array([-24.0, 3.0], dtype=np.float32)))  # slope (1/8 + 1/3)/2
+        tensor([-5.5,  3. ])
+    """
 
     def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, inplace: bool = False,
                  generator: np.random.Generator | None = None):
@@ -146,7 +179,7 @@ class Softmax(Module):
         - Input: any shape.
         - Output: the input's shape; every slice along ``dim`` is a distribution.
 
-    Example:
+    Examples:
         >>> from glassnet import nn, tensor
         >>> nn.Softmax()(tensor([[1000.0, 1000.0], [0.0, 0.0]]))
         tensor([[0.5, 0.5],

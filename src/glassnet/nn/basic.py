@@ -22,7 +22,7 @@ class Dropout(Module):
         - Input: any shape.
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import nn, tensor
         >>> drop = nn.Dropout(0.5, generator=np.random.default_rng(0))
@@ -58,7 +58,7 @@ class Flatten(Module):
         - Input: (N, C, H, W) with the defaults.
         - Output: (N, C·H·W).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> nn.Flatten()(Tensor(np.zeros((2, 3, 4, 4)))).shape

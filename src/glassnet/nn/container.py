@@ -16,7 +16,32 @@ def _check_module(container: str, key, module) -> Module:
 class Sequential(Module):
     """Apply the given modules in order: ``Sequential(Linear(784, 30), Sigmoid(), ...)``,
     or named: ``Sequential(OrderedDict([("fc1", Linear(784, 30)), ("act", Sigmoid())]))``
-    (the names become the ``state_dict`` keys: ``fc1.weight``)."""
+    (the names become the ``state_dict`` keys: ``fc1.weight``).
+
+    Indexing gives a layer (``model[0]``) or, with a slice, a new Sequential of the
+    same layers (``model[:-1]``, shared, not copied); ``append`` adds one at the end.
+
+    Args:
+        *modules: the layers in order, or one mapping of names to layers.
+
+    Shape:
+        - Input: what the first layer takes.
+        - Output: what the last layer gives.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+        >>> model(Tensor(np.ones((5, 4), dtype=np.float32))).shape
+        (5, 2)
+        >>> len(model), list(model.state_dict())
+        (3, ['0.weight', '0.bias', '2.weight', '2.bias'])
+        >>> model[:2]
+        Sequential(
+          (0): Linear(in_features=4, out_features=3, bias=True)
+          (1): ReLU()
+        )
+    """
 
     def __init__(self, *modules: Module):
         super().__init__()

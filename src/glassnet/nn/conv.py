@@ -29,6 +29,35 @@ class Conv2d(Module):
     ``"circular"`` copies of the input (``functional.padding.pad``).
     Initialised as in PyTorch (kaiming_uniform with a = √5):
     W, b ~ U(−1/√fan_in, 1/√fan_in), fan_in = (C_in/groups)·kh·kw.
+
+    Args:
+        in_channels: C_in, the channels of the input.
+        out_channels: C_out, the number of filters (output channels).
+        kernel_size: kh×kw, an int (square) or a pair.
+        stride: the step between windows, an int or a pair (default 1).
+        padding: an int or a pair added on each side, ``"valid"`` or ``"same"`` (default 0).
+        dilation: the spacing of the kernel's taps, an int or a pair (default 1).
+        groups: split the channels into this many groups (default 1: every filter sees every channel).
+        bias: learn the per-filter b (default True).
+        padding_mode: ``"zeros"`` (default), ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        dtype: of the parameters (default: glassnet's default dtype, float32).
+        generator: the ``numpy.random.Generator`` the initial values come from.
+
+    Shape:
+        - Input: (N, C_in, H, W), or (C_in, H, W).
+        - Output: (N, C_out, Ho, Wo), or (C_out, Ho, Wo), with
+          Ho = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1 (Wo alike).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> conv = nn.Conv2d(1, 4, 3, padding=1)  # 3×3 filters, the image keeps its size
+        >>> conv(Tensor(np.ones((2, 1, 8, 8), dtype=np.float32))).shape
+        (2, 4, 8, 8)
+        >>> conv.weight.shape, conv.bias.shape
+        ((4, 1, 3, 3), (4,))
+        >>> nn.Conv2d(3, 8, 5, stride=2)(Tensor(np.zeros((1, 3, 28, 28), dtype=np.float32))).shape
+        (1, 8, 12, 12)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -109,7 +138,27 @@ _PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "repli
 
 class Dropout2d(Module):
     """Channel dropout: in training, zero whole feature maps x[n, c] with
-    probability ``p`` and scale the kept maps by 1/(1 − p); in evaluation, the identity."""
+    probability ``p`` and scale the kept maps by 1/(1 − p); in evaluation, the identity.
+
+    Args:
+        p: the probability of dropping a feature map, in [0, 1).
+        generator: the ``numpy.random.Generator`` the masks come from (default:
+            glassnet's global one); checkpoints save its state.
+
+    Shape:
+        - Input: (N, C, H, W) (or (N, C, L)).
+        - Output: the input's shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> drop = nn.Dropout2d(0.5, generator=np.random.default_rng(0))
+        >>> y = drop(Tensor(np.ones((4, 8, 3, 3), dtype=np.float32))).data
+        >>> sorted(set(y.ravel().tolist()))  # dropped maps are 0, kept ones scaled by 2
+        [0.0, 2.0]
+        >>> bool(all(len(set(y[n, c].ravel().tolist())) == 1 for n in range(4) for c in range(8)))  # whole maps
+        True
+    """
 
     def __init__(self, p: float = 0.5, inplace: bool = False, generator: np.random.Generator | None = None):
         super().__init__()

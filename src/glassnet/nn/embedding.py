@@ -32,7 +32,7 @@ class Embedding(Module):
         - Input: integer ids of any shape (...), e.g. (N, L) sentences.
         - Output: (..., d).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> table = np.arange(12, dtype=np.float32).reshape(4, 3)

@@ -29,7 +29,7 @@ class Linear(Module):
         - Input: (N, in_features), or (..., in_features).
         - Output: (N, out_features), or (..., out_features).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> layer = nn.Linear(3, 2)

@@ -65,6 +65,12 @@ def registered_modules() -> types.MappingProxyType:
     return types.MappingProxyType(_registry)
 
 
+def registry_name(cls: type) -> str | None:
+    """The name ``cls`` was registered under with :func:`register_module` (or as one of
+    glassnet's own classes), or None: a subclass of a registered class is not registered."""
+    return cls.__dict__.get("_registry_name")
+
+
 def register_module(cls=None, *, name: str | None = None):
     """Class decorator: let ``glassnet.load`` rebuild instances of a user Module
     subclass (under ``name``, default ``"<module>.<qualname>"``); no pickle needed."""
@@ -85,6 +91,11 @@ def register_module(cls=None, *, name: str | None = None):
 # ``glassnet.io`` on first use) and user functions decorated with ``@register_function``.
 # A file can name nothing else: names are looked up here, never imported or followed.
 _function_registry: dict[str, types.FunctionType] = {}
+
+
+def registered_functions() -> types.MappingProxyType:
+    """The functions a model file may name, by registry name (read-only)."""
+    return types.MappingProxyType(_function_registry)
 
 
 def register_function(fn=None, *, name: str | None = None):
@@ -171,7 +182,7 @@ class Module:
         JSON (numbers, strings, lists, tuples, dicts, dtypes, arrays, modules,
         registered classes and functions, generators).
 
-        Example:
+        Examples:
             >>> from glassnet import nn
             >>> nn.Linear(3, 2, bias=False).get_config()
             {'args': (3, 2), 'kwargs': {'bias': False}}

@@ -96,7 +96,7 @@ class BatchNorm1d(_BatchNorm):
         - Input: (N, C) or (N, C, L).
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> bn = nn.BatchNorm1d(2)
@@ -122,7 +122,7 @@ class BatchNorm2d(_BatchNorm):
         - Input: (N, C, H, W).
         - Output: the input's shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from glassnet import Tensor, nn
         >>> x = Tensor(np.random.default_rng(0).normal(5.0, 3.0, (8, 4, 6, 6)).astype(np.float32))
@@ -182,7 +182,25 @@ class LayerNorm(Module):
     """Normalise each example over its last axes ``normalized_shape`` (an int or
     a tuple), then scale by ``weight`` (ones) and shift by ``bias`` (zeros), both
     of that shape, as PyTorch's: no running statistics, the same in training and
-    evaluation (see ``functional.layer_norm.layer_norm``)."""
+    evaluation (see ``functional.layer_norm.layer_norm``).
+
+    Args:
+        normalized_shape: the trailing axes normalised together, an int or a tuple.
+        eps: ε, added to the variance.
+        elementwise_affine: learn ``weight`` and ``bias`` (default True).
+        bias: learn ``bias`` (default True).
+        dtype: of the parameters.
+
+    Shape:
+        - Input: (..., *normalized_shape).
+        - Output: the input's shape.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> nn.LayerNorm(3)(Tensor(np.array([[1.0, 2.0, 3.0]], dtype=np.float32)))
+        tensor([[-1.2247,  0.    ,  1.2247]], requires_grad=True)
+    """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  dtype=None):

@@ -34,7 +34,32 @@ def _batched(pool, x):
 class MaxPool2d(_Pool2d):
     """Max over kh×kw windows (stride < kernel gives overlapping pooling):
     (N, C, H, W) or (C, H, W) → (N, C, Ho, Wo); with ``return_indices`` also the
-    flat index of each maximum in its (H, W) plane (see ``functional.max_pool2d``)."""
+    flat index of each maximum in its (H, W) plane (see ``functional.max_pool2d``).
+
+    Args:
+        kernel_size: kh×kw, an int or a pair.
+        stride: the step between windows (default: the kernel size, windows that tile).
+        padding: −∞ added on each side, at most half the kernel (default 0).
+        dilation: the spacing of the window's taps (default 1).
+        return_indices: also return the argmax of each window (int64, as PyTorch's).
+        ceil_mode: round the output size up, so windows may run past the edge.
+
+    Shape:
+        - Input: (N, C, H, W), or (C, H, W).
+        - Output: (N, C, Ho, Wo), or (C, Ho, Wo), with
+          Ho = ⌊(H + 2·padding − dilation·(kh − 1) − 1)/stride⌋ + 1 (⌈…⌉ with ``ceil_mode``;
+          Wo alike).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+        >>> nn.MaxPool2d(2)(x)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+        >>> nn.MaxPool2d(3, stride=1)(x).shape  # overlapping windows
+        (1, 1, 2, 2)
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False):
@@ -52,7 +77,28 @@ class MaxPool2d(_Pool2d):
 
 class AvgPool2d(_Pool2d):
     """Mean over kh×kw windows: (N, C, H, W) or (C, H, W) → (N, C, Ho, Wo). Zero
-    padding counts in the divisor unless ``count_include_pad=False`` (see ``functional.avg_pool2d``)."""
+    padding counts in the divisor unless ``count_include_pad=False`` (see ``functional.avg_pool2d``).
+
+    Args:
+        kernel_size: kh×kw, an int or a pair.
+        stride: the step between windows (default: the kernel size).
+        padding: zeros added on each side, at most half the kernel (default 0).
+        ceil_mode: round the output size up, so windows may run past the edge.
+        count_include_pad: count the zero padding in each window's divisor (default True).
+        divisor_override: divide every window's sum by this instead.
+
+    Shape:
+        - Input: (N, C, H, W), or (C, H, W).
+        - Output: (N, C, Ho, Wo), or (C, Ho, Wo), with Ho = ⌊(H + 2·padding − kh)/stride⌋ + 1 (Wo alike).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+        >>> nn.AvgPool2d(2)(x)
+        tensor([[[[ 2.5,  4.5],
+                  [10.5, 12.5]]]])
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None):
@@ -69,7 +115,19 @@ class AvgPool2d(_Pool2d):
 
 
 class GlobalAvgPool2d(Module):
-    """Mean of each feature map: (N, C, H, W) → (N, C)."""
+    """Mean of each feature map: (N, C, H, W) → (N, C), as the head of a
+    residual net (see ``functional.global_avg_pool2d``).
+
+    Shape:
+        - Input: (N, C, H, W).
+        - Output: (N, C).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> nn.GlobalAvgPool2d()(Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)))
+        tensor([[7.5]])
+    """
 
     def forward(self, x):
         return F.global_avg_pool2d(x)
@@ -87,14 +145,41 @@ class _AdaptivePool2d(Module):
 
 
 class AdaptiveMaxPool2d(_AdaptivePool2d):
-    """Max over an output_size grid of bins that adapt to the input: (N, C, H, W) → (N, C, oh, ow)."""
+    """Max over an output_size grid of bins that adapt to the input: (N, C, H, W) → (N, C, oh, ow)
+    (PyTorch's bins, see ``functional.adaptive_bins``).
+
+    Args:
+        output_size: (oh, ow), an int or a pair, whatever the input's H and W.
+
+    Shape:
+        - Input: (N, C, H, W).
+        - Output: (N, C, oh, ow).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> x = Tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+        >>> nn.AdaptiveMaxPool2d((2, 1))(x)  # the max of each half of the rows
+        tensor([[[[ 7.],
+                  [15.]]]])
+    """
 
     def forward(self, x):
         return F.adaptive_max_pool2d(x, self.output_size)
 
 
 class AdaptiveAvgPool2d(_AdaptivePool2d):
-    """Mean over an output_size grid of bins that adapt to the input: (N, C, H, W) → (N, C, oh, ow)."""
+    """Mean over an output_size grid of bins that adapt to the input: (N, C, H, W) → (N, C, oh, ow)
+    (PyTorch's bins, see ``functional.adaptive_bins``). Arguments and shapes as
+    :class:`AdaptiveMaxPool2d`'s.
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> pool = nn.AdaptiveAvgPool2d(2)
+        >>> [pool(Tensor(np.zeros((1, 3, h, w), dtype=np.float32))).shape for h, w in ((7, 9), (5, 5))]
+        [(1, 3, 2, 2), (1, 3, 2, 2)]
+    """
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
@@ -103,7 +188,25 @@ class AdaptiveAvgPool2d(_AdaptivePool2d):
 class SpatialPyramidPool2d(Module):
     """Spatial pyramid pooling: (N, C, H, W) of any H, W → (N, C·Σ l²) over
     ``levels`` l×l grids, with ``mode`` "max" or "avg". ``output_length(C)``
-    gives the width of the layer that follows."""
+    gives the width of the layer that follows.
+
+    Args:
+        levels: the grid sizes l, e.g. (1, 2, 4): 1 + 4 + 16 bins per channel.
+        mode: ``"max"`` (default) or ``"avg"`` pooling in each bin.
+
+    Shape:
+        - Input: (N, C, H, W), any H and W (at least the largest level).
+        - Output: (N, C·Σ l²).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> spp = nn.SpatialPyramidPool2d((1, 2))
+        >>> spp(Tensor(np.zeros((2, 3, 7, 9), dtype=np.float32))).shape, spp.output_length(3)
+        ((2, 15), 15)
+        >>> spp(Tensor(np.zeros((2, 3, 12, 5), dtype=np.float32))).shape  # another size, the same length
+        (2, 15)
+    """
 
     def __init__(self, levels=(1, 2, 4), mode: str = "max"):
         super().__init__()

@@ -28,6 +28,27 @@ class ResidualBlock(Module):
     The convolutions have no bias (batch norm's β takes its place); the first
     batch norm and its ReLU are one fused node, and so are the sum and the
     final ReLU (``functional.residual.add_relu``).
+
+    Args:
+        in_channels: C_in.
+        out_channels: C_out.
+        stride: of the first convolution (and of the projection), default 1.
+        residual: add the shortcut (default True); False gives the plain block.
+        dtype: of the parameters (default: glassnet's default dtype, float32).
+        generator: the ``numpy.random.Generator`` the initial weights come from.
+
+    Shape:
+        - Input: (N, C_in, H, W).
+        - Output: (N, C_out, ⌈H/stride⌉, ⌈W/stride⌉).
+
+    Examples:
+        >>> import numpy as np
+        >>> from glassnet import Tensor, nn
+        >>> block = nn.ResidualBlock(16, 32, stride=2)  # halves the image, so a projection shortcut
+        >>> block(Tensor(np.zeros((2, 16, 28, 28), dtype=np.float32))).shape
+        (2, 32, 14, 14)
+        >>> block.shortcut is not None, nn.ResidualBlock(16, 16).shortcut is None
+        (True, True)
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, residual: bool = True,

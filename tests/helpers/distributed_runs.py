@@ -1,6 +1,6 @@
 """Training runs for tests/test_distributed.py, the same in one process and under mpirun.
 
-    mpirun -n K python -m tests.distributed_runs OUT RUN[:ARG] ...
+    mpirun -n K python -m tests.helpers.distributed_runs OUT RUN[:ARG] ...
 
 runs each RUN on every process with ``fit(..., distributed=True)``; process 0
 writes ``OUT/RUN.npz`` (the final state_dict and the History's losses) and
@@ -51,7 +51,7 @@ def build(kind: str):
     return nn.Sequential(*layers())
 
 
-class _At(Callback):
+class At(Callback):
     """Calls ``action(trainer)`` after batch ``batch`` of epoch ``epoch`` (1-based), on process ``rank``."""
 
     def __init__(self, epoch: int, batch: int, action, rank: int | None = None):
@@ -114,18 +114,18 @@ def run(name: str, arg: str | None, out: Path, rank: int) -> None:
     kind = name if name in ("plain", "dropout", "batchnorm", "syncbn") else "plain"
     callbacks, x = [], None
     if name == "checkpoint":  # a mid-epoch checkpoint, for a resume with another number of processes
-        callbacks = [_At(2, 2, lambda t: t.save_checkpoint(out / "checkpoint.safetensors"))]
+        callbacks = [At(2, 2, lambda t: t.save_checkpoint(out / "checkpoint.safetensors"))]
     elif name == "interrupt":  # mpirun's SIGTERM reaches process 1 only: every process stops after that batch
         callbacks = [ModelCheckpoint(out / "interrupted", monitor="val_loss"),
-                     _At(2, 3, lambda t: os.kill(os.getpid(), signal.SIGTERM), rank=1)]
+                     At(2, 3, lambda t: os.kill(os.getpid(), signal.SIGTERM), rank=1)]
     elif name == "nan":  # a NaN input in process 1's rows of one batch: the guard stops every process there
         (x, _), _ = data()
         x = x.copy()
         x[np.random.default_rng(3).permutation(N)[BATCH + 20]] = np.nan  # epoch 1, batch 2, row 20 (process 1)
     elif name == "hang":  # process 1 stops answering: the others give up after GLASSNET_MPI_TIMEOUT
-        callbacks = [ModelCheckpoint(out / "hang", monitor="val_loss"), _At(2, 1, lambda t: time.sleep(600), rank=1)]
+        callbacks = [ModelCheckpoint(out / "hang", monitor="val_loss"), At(2, 1, lambda t: time.sleep(600), rank=1)]
     elif name == "die":  # process 1 dies in epoch 2: mpirun stops the others; epoch 1's checkpoint remains
-        callbacks = [ModelCheckpoint(out / "die", monitor="val_loss"), _At(2, 1, lambda t: os._exit(3), rank=1)]
+        callbacks = [ModelCheckpoint(out / "die", monitor="val_loss"), At(2, 1, lambda t: os._exit(3), rank=1)]
     model, history = train(kind, distributed=True, resume=arg, callbacks=callbacks, x=x)
     state = model.state_dict()
     seen = {"stop_reason": history.stop_reason, "interrupted": history.interrupted, "epochs": len(history),

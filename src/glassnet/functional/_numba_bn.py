@@ -1,0 +1,158 @@
+"""Optional compiled kernels (numba) for batch norm in training, two passes where NumPy makes ten,
+and for the residual join max(a + b, 0).
+
+``functional.normalization.batch_norm`` uses these when numba is importable, the
+input lies in conv2d's (C, H, W, N) memory order (rows (C, H·W·N)) and
+``GLASSNET_NUMBA`` is not "0"; otherwise, and always in evaluation, it runs its
+NumPy code, which stays the reference (``tests/test_batchnorm.py`` runs both and
+compares them). Each kernel works on a range of channels with the GIL released
+(``nogil``), so ``functional._blocks.run_blocks`` spreads channel groups over the
+threads of ``glassnet.threads(n)``; numba's own threading layer is never used
+(choosing one is process-wide).
+
+Forward, per channel: Σx, then Σ(x − μ)², then y = (x − μ)·s + β (rectified with
+``relu``): three reads of x and one write of y; x − μ is not stored (backward
+recomputes it from x). Backward: Σg and Σg·(x − μ) in one pass (g masked by
+[y > 0] with ``relu``), dx in a second. Sums run in float64 whatever the dtype.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+_kernels: dict = {}
+
+
+def available() -> bool:
+    """Whether the compiled kernels can be used (numba importable, GLASSNET_NUMBA not "0")."""
+    if os.environ.get("GLASSNET_NUMBA", "1") == "0":
+        return False
+    if "forward" not in _kernels:
+        try:
+            _compile()
+        except ImportError:
+            _kernels["forward"] = None
+    return _kernels["forward"] is not None
+
+
+def _compile() -> None:
+    import numba
+
+    @numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+    def forward(x, gamma, beta, eps, relu, c0, c1, out, mean, var, inv_std, scale):  # pragma: no cover (compiled)
+        b = x.shape[1]
+        for c in range(c0, c1):
+            s = 0.0
+            for i in range(b):
+                s += x[c, i]
+            mu = s / b
+            v = 0.0
+            for i in range(b):
+                d = x[c, i] - mu
+                v += d * d
+            v /= b
+            inv = 1.0 / np.sqrt(v + eps)
+            sc = inv * gamma[c]
+            shift = beta[c] - mu * sc
+            mean[c], var[c], inv_std[c], scale[c] = mu, v, inv, sc
+            if relu:
+                for i in range(b):
+                    out[c, i] = max(x[c, i] * sc + shift, 0.0)
+            else:
+                for i in range(b):
+                    out[c, i] = x[c, i] * sc + shift
+
+    @numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+    def backward(g, x, out, mean, inv_std, scale, relu, want_dx, c0, c1, dx, g_sum, gx_sum):  # pragma: no cover
+        b = x.shape[1]
+        for c in range(c0, c1):
+            mu = mean[c]
+            sg = 0.0
+            sgx = 0.0
+            if relu:
+                for i in range(b):
+                    gi = g[c, i] if out[c, i] > 0 else 0.0
+                    sg += gi
+                    sgx += gi * (x[c, i] - mu)
+            else:
+                for i in range(b):
+                    gi = g[c, i]
+                    sg += gi
+                    sgx += gi * (x[c, i] - mu)
+            inv = inv_std[c]
+            sgx *= inv  # Σ g·x̂
+            g_sum[c], gx_sum[c] = sg, sgx
+            if want_dx:
+                sc = scale[c]
+                # dx = s·(g − Σg/m − x̂·Σg·x̂/m) = a·g + k·x + d
+                k = -sc * inv * sgx / b
+                d = -sc * sg / b - k * mu
+                if relu:
+                    for i in range(b):
+                        gi = g[c, i] if out[c, i] > 0 else 0.0
+                        dx[c, i] = sc * gi + k * x[c, i] + d
+                else:
+                    for i in range(b):
+                        dx[c, i] = sc * g[c, i] + k * x[c, i] + d
+
+    @numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+    def add_relu(a, b, out):  # pragma: no cover (compiled)
+        for i in range(a.size):  # from 0: a loop from a variable start was not vectorized (3x slower)
+            out[i] = max(a[i] + b[i], 0.0)
+
+    @numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+    def relu_mask(g, out, gs):  # pragma: no cover (compiled)
+        for i in range(g.size):
+            gs[i] = g[i] if out[i] > 0 else 0.0
+
+    _kernels.update(forward=forward, backward=backward, add_relu=add_relu, relu_mask=relu_mask)
+
+
+def _flat_runs(size: int, kernel, *arrays) -> None:
+    """``kernel(*slices)`` over the flat arrays, one slice per thread of ``glassnet.threads()``."""
+    from ._blocks import run_blocks, workers
+
+    n = workers()
+    run_blocks(size, -(-size // n), lambda i, r, state: kernel(*(a[i:i + r] for a in arrays)), n, blas=False)
+
+
+def add_relu(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """max(a + b, 0) for flat C-contiguous arrays of one dtype, in one pass."""
+    out = np.empty_like(a)
+    _flat_runs(a.size, _kernels["add_relu"], a, b, out)
+    return out
+
+
+def relu_mask(g: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """g·[out > 0] for flat C-contiguous arrays of one dtype, in one pass."""
+    gs = np.empty_like(g)
+    _flat_runs(g.size, _kernels["relu_mask"], g, out, gs)
+    return gs
+
+
+def forward(x2: np.ndarray, gamma, beta, eps: float, relu: bool, run) -> tuple:
+    """x2 (C, B) C-contiguous → (y (C, B), mean, var, inv_std, scale), the statistics per channel in float64.
+    ``run(c, group, work)`` calls ``work(c0, count, state)`` over channel groups."""
+    c = x2.shape[0]
+    dtype = x2.dtype
+    gamma = np.ones(c, dtype) if gamma is None else np.ascontiguousarray(gamma, dtype)
+    beta = np.zeros(c, dtype) if beta is None else np.ascontiguousarray(beta, dtype)
+    out = np.empty_like(x2)
+    stats = [np.empty(c, np.float64) for _ in range(4)]
+    kernel = _kernels["forward"]
+    run(c, lambda i, r, state: kernel(x2, gamma, beta, float(eps), bool(relu), i, i + r, out, *stats))
+    return (out, *stats)
+
+
+def backward(g2: np.ndarray, x2: np.ndarray, out: np.ndarray, mean, inv_std, scale, relu: bool, want_dx: bool,
+             run) -> tuple:
+    """(dx (C, B) or None, Σg, Σg·x̂) for g2, x2, out (C, B) C-contiguous."""
+    c = x2.shape[0]
+    dx = np.empty_like(x2) if want_dx else np.empty((c, 0), x2.dtype)
+    g_sum, gx_sum = np.empty(c, np.float64), np.empty(c, np.float64)
+    stats = [np.ascontiguousarray(s, np.float64) for s in (mean, inv_std, scale)]
+    kernel = _kernels["backward"]
+    run(c, lambda i, r, state: kernel(g2, x2, out, *stats, bool(relu), bool(want_dx), i, i + r, dx, g_sum, gx_sum))
+    return (dx if want_dx else None), g_sum.astype(x2.dtype), gx_sum.astype(x2.dtype)

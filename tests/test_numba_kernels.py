@@ -1,0 +1,103 @@
+"""The optional numba kernels (functional._numba_bn) against the NumPy code they stand in for:
+batch norm in training (forward, backward, running statistics) and the residual join."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.functional import _numba_bn
+from glassnet.functional.normalization import batch_norm
+from glassnet.functional.residual import add_relu
+
+pytest.importorskip("numba", reason="numba is not installed: the NumPy code runs alone")
+
+
+def chwn(a):
+    """The same numbers in conv2d's (C, H, W, N) memory order."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def both(monkeypatch, fn):
+    """fn() with the compiled kernels, then with GLASSNET_NUMBA=0 (NumPy)."""
+    results = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("GLASSNET_NUMBA", flag)
+        results.append(fn())
+    assert _numba_bn.available() is False  # the flag is read on each call
+    return results
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_norm_kernels_equal_numpy(rng, monkeypatch, dtype, tol, relu, affine, threads):
+    x = chwn((rng.standard_normal((6, 5, 7, 4)) * 3 + 1).astype(dtype))
+    g = chwn(rng.standard_normal(x.shape).astype(dtype))
+    gamma, beta = (rng.random(5) + 0.5).astype(dtype), (rng.standard_normal(5) * 0.1).astype(dtype)
+
+    def run():
+        xt = gn.Tensor(x, requires_grad=True)
+        w, b = (gn.Tensor(gamma, requires_grad=True), gn.Tensor(beta, requires_grad=True)) if affine else (None, None)
+        mean, var = np.zeros(5, dtype), np.ones(5, dtype)
+        with gn.threads(threads):
+            y = batch_norm(xt, mean, var, w, b, training=True, momentum=0.1, relu=relu)
+            y.backward(g)
+        assert y.data.transpose(1, 2, 3, 0).flags.c_contiguous and y.dtype == dtype
+        return [y.data, xt.grad, mean, var] + ([w.grad, b.grad] if affine else [])
+
+    compiled, reference = both(monkeypatch, run)
+    for a, r in zip(compiled, reference):
+        assert a.dtype == r.dtype == dtype
+        np.testing.assert_allclose(a, r, rtol=tol, atol=tol * 10)
+
+
+def test_batch_norm_kernel_without_input_gradient(rng, monkeypatch):
+    x = chwn(rng.standard_normal((4, 3, 5, 5)))
+    w = gn.Tensor(np.ones(3), requires_grad=True)
+
+    def run():
+        w.grad = None
+        batch_norm(gn.Tensor(x), np.zeros(3), np.ones(3), w, None, training=True, relu=True).sum().backward()
+        return w.grad.copy()
+
+    compiled, reference = both(monkeypatch, run)
+    np.testing.assert_allclose(compiled, reference, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["chwn", "nchw"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_add_relu_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, order, threads):
+    make = (lambda s: chwn(rng.standard_normal(s).astype(np.float32))) if order == "chwn" else (
+        lambda s: rng.standard_normal(s).astype(np.float32))
+    a, b, g = make((3, 4, 5, 6)), make((3, 4, 5, 6)), make((3, 4, 5, 6))
+
+    def run():
+        ta, tb = gn.Tensor(a, requires_grad=True), gn.Tensor(b, requires_grad=True)
+        with gn.threads(threads):
+            y = add_relu(ta, tb)
+            y.backward(g)
+        assert y.data.strides == a.strides  # the inputs' memory order kept
+        return y.data, ta.grad, tb.grad
+
+    compiled, reference = both(monkeypatch, run)
+    for c, r in zip(compiled, reference):
+        np.testing.assert_array_equal(c, r)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 4, 5), (1, 3, 7), (2, 3, 7)])  # one C-contiguous example; a sequence batch
+def test_batch_norm_kernels_for_other_layouts(rng, monkeypatch, shape):
+    """Rows (1, C, B) also come from a single C-contiguous example; (N, C, L) batches take the NumPy code."""
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+
+    def run():
+        xt, w = gn.Tensor(x, requires_grad=True), gn.Tensor(np.ones(3), requires_grad=True)
+        y = batch_norm(xt, np.zeros(3), np.ones(3), w, None, training=True, relu=True)
+        y.backward(g)
+        assert y.data.flags.c_contiguous
+        return y.data, xt.grad, w.grad
+
+    compiled, reference = both(monkeypatch, run)
+    for a, r in zip(compiled, reference):
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12)
