@@ -158,7 +158,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
            "train exactly as one; default: each process's own rows")
     a("--epochs", type=int, help="number of epochs (default 30)")
     a("--schedule", choices=SCHEDULES, help="learning-rate schedule: cosine decay (default), onecycle (warm up to "
-      "--lr over 30%% of the steps, then anneal), halve on plateau, the book's halving (η/2 after 10 epochs "
+      "--lr over the --warmup share of the steps, then anneal), halve on plateau, the book's halving (η/2 after 10 epochs "
       "without progress, stop at η/128), or none")
     a("--warmup", type=float, metavar="FRACTION", help="onecycle: the fraction of the steps that warm the rate up "
       "(PyTorch's pct_start; default 0.3)")
