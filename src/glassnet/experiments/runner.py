@@ -264,12 +264,18 @@ def _write_json(result: dict, out_dir: Path) -> None:
 
 
 def summary_line(result: dict) -> str:
-    """One line: verdict, kind, name, mode, seeds, time and each rule's quantity with its CI."""
+    """One line: verdict, kind, name, mode, seeds, time and each rule's quantity with its CI
+    (for a demonstration, decided on every seed: the range of the per-seed values)."""
     parts = []
     for r in result["rules"]:
         if r["ci95"] is not None:
-            parts.append(f"{r['quantity']} [{r['metric']}] = {r['mean']:.4g} "
-                         f"(95% CI {r['ci95'][0]:.4g} … {r['ci95'][1]:.4g}) {r['op']} {r['threshold']:g}: {r['outcome']}")
+            if result["kind"] == "demonstration":
+                values = result["metrics"][r["metric"]][r["quantity"]]["per_seed"]
+                spread = f"seeds {min(values):.4g} … {max(values):.4g}"
+            else:
+                spread = f"95% CI {r['ci95'][0]:.4g} … {r['ci95'][1]:.4g}"
+            parts.append(f"{r['quantity']} [{r['metric']}] = {r['mean']:.4g} ({spread}) {r['op']} "
+                         f"{r['threshold']:g}: {r['outcome']}")
     return (f"{result['verdict'].upper():12s} {result['kind']:13s} {result['name']} ({result['mode']}, "
             f"{len(result['seeds'])} seeds, {result.get('seconds', float('nan')):.0f} s): " + "; ".join(parts))
 
