@@ -22,6 +22,11 @@ import pytest
 import glassnet
 from glassnet.data import datasets
 
+# One BLAS thread for every fit in the suite (and the child processes it starts), unless set: the default
+# follows the cores idle at that moment, which changes with the load between two runs of a bit-identity
+# test, and another thread count sums in another order (test_threads.py tests the default itself).
+os.environ.setdefault("GLASSNET_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = os.environ.get("GLASSNET_TEST_STRICT") == "1"
 
