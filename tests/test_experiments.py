@@ -161,3 +161,11 @@ def test_reproductions_need_five_seeds():
         registry.reproduction("x", claim="", source="", dataset="", setup={}, seeds=3)
     with pytest.raises(ValueError, match="not in its setup"):
         registry.demonstration("x", claim="", source="", dataset="", setup={"a": 1}, quick={"b": 2})
+
+
+def test_cost_line_sums_cpu_time_and_names_what_is_missing():
+    results = [{"name": "xor", "cpu_seconds": 90.0, "core_seconds": 300.0},
+               {"name": "dropout", "cpu_seconds": 0.0, "core_seconds": 600.0}]
+    line = report.cost_line(results)
+    assert line.startswith("The 2 full runs: 2 CPU-minutes where recorded, plus 10 core-minutes")
+    assert "(dropout)" in line and "No full run yet:" in line and "pooling" in line and ", xor" not in line

@@ -86,11 +86,10 @@ def panels(result: dict) -> list:
     return out
 
 
-def dot_plot(ax, result: dict, metric: str, labels: list | None = None) -> None:
-    """One metric over ``labels`` (default: all its conditions and differences):
+def dot_plot(ax, result: dict, metric: str, labels: list) -> None:
+    """One metric over ``labels`` (its conditions, or its paired differences: see :func:`panels`):
     mean ± 95% CI, per-seed dots, the rules' thresholds, the book's ×."""
     table = result["metrics"][metric]
-    labels = list(table) if labels is None else labels
     differences = not set(labels) & set(result["conditions"])
     for i, c in enumerate(labels):
         s = table[c]

@@ -157,7 +157,24 @@ def readme_table(results: list) -> str:
     missing = [r["name"] for r in results if r["mode"] != "full"]
     if missing:
         lines += ["", "Not yet run in full (quick results only): " + ", ".join(missing) + "."]
+    lines += ["", cost_line([r for r in results if r["mode"] == "full"])]
     return "\n".join(lines)
+
+
+def cost_line(results: list) -> str:
+    """What the runs cost: their CPU time (``cpu_seconds``) summed, and the summed task wall times
+    (``core_seconds``) of those that recorded no CPU time; experiments without a result are named."""
+    from . import registry
+
+    timed = [r for r in results if r.get("cpu_seconds")]
+    untimed = [r for r in results if not r.get("cpu_seconds")]
+    line = f"The {len(results)} full runs: {sum(r['cpu_seconds'] for r in timed) / 60:.0f} CPU-minutes"
+    if untimed:
+        line += (f" where recorded, plus {sum(r.get('core_seconds', 0.0) for r in untimed) / 60:.0f} core-minutes "
+                 f"of task wall time for the {len(untimed)} that recorded no CPU time "
+                 f"({', '.join(r['name'] for r in untimed)})")
+    absent = [n for n in registry.names() if n not in {r["name"] for r in results}]
+    return line + "." + (f" No full run yet: {', '.join(absent)}." if absent else "")
 
 
 def write_readme_table(results: list, readme) -> Path:
