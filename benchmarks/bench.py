@@ -34,8 +34,9 @@ Threads: ``--threads`` lists the settings to run, each a column of ratios:
 ``default`` leaves each library its own (glassnet: ``glassnet.threads()``, the
 idle cores; PyTorch: its thread pool), a number sets both (threadpoolctl for
 BLAS, ``torch.set_num_threads``). ``--quick`` runs ``default`` and the number of
-CPUs. Workers get ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it
-(see :func:`worker_environment`). ``--busy-cores K`` keeps K busy-loop
+CPUs. With ``--busy-cores`` the workers get ``OMP_WAIT_POLICY=PASSIVE`` unless the
+environment sets it; on an idle machine PyTorch keeps its own default (see
+:func:`worker_environment`). ``--busy-cores K`` keeps K busy-loop
 processes running meanwhile (the situation where another program holds a core).
 """
 
@@ -63,33 +64,37 @@ DEFAULT_WORKLOADS = ["mlp-book-b10", "classic-b10", "classic1-b10", "mlp-relu-b1
 PEAK_SIZE = 2048
 
 
-def run_worker(workload: str, framework: str, images: int, threads, weights_out=None, extra=()) -> dict:
+def run_worker(workload: str, framework: str, images: int, threads, weights_out=None, extra=(), env=None) -> dict:
     command = [sys.executable, os.path.join(HERE, "worker.py"), "--workload", workload,
                "--framework", framework, "--images", str(images), *extra]
     if threads is not None:
         command += ["--threads", str(threads)]
     if weights_out:
         command += ["--weights-out", weights_out]
-    done = subprocess.run(command, capture_output=True, text=True, env=worker_environment())
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{workload}/{framework} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def worker_environment() -> dict:
-    """The workers' environment: ours, with OMP_WAIT_POLICY=PASSIVE unless set.
+def worker_environment(busy_cores: int) -> dict:
+    """The workers' environment: ours, with OMP_WAIT_POLICY=PASSIVE when busy-loop processes
+    hold cores (unless the environment sets it).
 
     PyTorch's OpenMP threads spin while they wait for work. On a machine whose
     cores are busy with other processes, a spinning thread steals the core its
-    partner needs, and PyTorch at mini-batch 10 ran 10-50× slower here. Passive
-    waiting removes that handicap (it favours PyTorch, never glassnet, whose
-    NumPy/OpenBLAS does not use OpenMP).
+    partner needs, and PyTorch at mini-batch 10 ran 10-50× slower here; passive
+    waiting removes that handicap there. On an idle machine it is a handicap of its
+    own: resnet-small-b64 on 2 threads, PyTorch 295 images/s passive against 454 with
+    its default (2026-12-02, AMD EPYC 2 vCPUs), so an idle run leaves PyTorch's default.
+    glassnet's NumPy/OpenBLAS does not use OpenMP either way.
 
     The project's shared data (``shared/data`` beside the checkout, where
     rt-polarity lives; see bootstrap.py) becomes ``GLASSNET_DATA`` unless that is
     set, so that the textcnn workload finds its sentences."""
     env = dict(os.environ)
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if busy_cores:
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     shared = os.path.join(os.path.dirname(HERE), os.pardir, "shared", "data")
     if os.path.isdir(shared):
         env.setdefault("GLASSNET_DATA", os.path.abspath(shared))
@@ -103,7 +108,7 @@ def contenders(workload: str, have_torch: bool) -> list:
 
 
 def bench_workload(workload: str, images: int, runs: int, warmup: bool, threads, have_torch: bool,
-                   extra=()) -> dict:
+                   extra=(), env=None) -> dict:
     names = contenders(workload, have_torch)
     load_before = os.getloadavg()
     runs_of = {name: [] for name in names}
@@ -112,7 +117,7 @@ def bench_workload(workload: str, images: int, runs: int, warmup: bool, threads,
         weights = {name: os.path.join(tmp, f"{name}.npz") for name in names} if WORKLOADS[workload].get("other") == "reference" else {}
         for counted in [False] * warmup + [True] * runs:
             for name in names:  # alternate: A B A B ...
-                result = run_worker(workload, name, images, threads, weights.get(name), extra)
+                result = run_worker(workload, name, images, threads, weights.get(name), extra, env)
                 print(f"  {workload:16s} {name:9s} {result['images_per_s']:9.0f} images/s"
                       + (f", {result['seconds']:.0f} s, test accuracy {result['test_accuracy']:.4f} after "
                          f"{result['epochs_run']} epoch(s)" if "epochs_run" in result else "")
@@ -280,7 +285,7 @@ def machine_info(threads) -> dict:
             "cpu_model": cpu_model(), "threads": threads, "load_average": os.getloadavg(),
             "blas": [{k: lib.get(k) for k in ("internal_api", "version")} for lib in threadpool_info()
                      if lib["user_api"] == "blas"],
-            "niceness": os.nice(0), "OMP_WAIT_POLICY": worker_environment()["OMP_WAIT_POLICY"]}
+            "niceness": os.nice(0)}
     if importlib.util.find_spec("torch"):
         import torch
         info["torch"] = torch.__version__
@@ -332,6 +337,8 @@ def main(argv=None) -> int:
         print("PyTorch is not installed (pip install torch==2.13.0): running glassnet alone.")
     info = machine_info(settings)
     info["busy_cores"] = args.busy_cores
+    env = worker_environment(args.busy_cores)
+    info["OMP_WAIT_POLICY"] = env.get("OMP_WAIT_POLICY", "unset (PyTorch's default)")
     info["gemm_peak_gflops"] = gemm_peak([1, cpus] + [t for t in thread_settings if t])
     print(f"{info['cpu_model']}, {cpus} CPUs; float32 GEMM peak "
           + ", ".join(f"{v:.0f} GFLOP/s on {k} thread(s)" for k, v in info["gemm_peak_gflops"].items()))
@@ -344,8 +351,8 @@ def main(argv=None) -> int:
     def bench_one(w, t):
         n = min(images, WORKLOADS[w].get("quick_images", images)) if args.quick else images
         if "time_to_accuracy" in WORKLOADS[w]:  # hours, not seconds: no warm-up run, one counted run unless --runs
-            return bench_workload(w, n, args.runs or 1, False, t, have_torch, extra)
-        return bench_workload(w, n, runs, not args.quick, t, have_torch, extra)
+            return bench_workload(w, n, args.runs or 1, False, t, have_torch, extra, env)
+        return bench_workload(w, n, runs, not args.quick, t, have_torch, extra, env)
 
     spinners = busy_loops(args.busy_cores)
     try:
