@@ -46,3 +46,16 @@ def test_docstring_examples_run(name):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples in {name} failed (output above)"
+
+
+def test_docs_hook_renders_sphinx_roles_as_code():
+    """docs/hooks.py: ':func:<code>~a.b.fit</code>' (mkdocstrings' rendering of a reST role) becomes
+    '<code>fit</code>'; a role without '~' keeps its whole target; other text is untouched."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", Path(__file__).parents[1] / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    html = "see :func:<code>~glassnet.train.fit</code> and :class:<code>nn.Linear</code>, not a:<code>b</code>"
+    assert hooks.on_page_content(html) == "see <code>fit</code> and <code>nn.Linear</code>, not a:<code>b</code>"
