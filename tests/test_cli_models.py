@@ -2,6 +2,7 @@
 the zoo, fine-tuning and lr-find, run in-process on small slices."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,15 @@ def test_the_zoo_lists_loads_and_refuses_a_damaged_file(tmp_path, monkeypatch, c
     assert "fails its checksum" in capsys.readouterr().err
     with pytest.raises(zoo.ZooError, match="no zoo model 'nope'"):
         glassnet.models.pretrained("nope")
+
+
+def test_every_zoo_model_scores_its_recorded_accuracy_on_the_real_test_set(fashion_mnist_dir, capsys):
+    """`glassnet evaluate NAME` on the 10,000 Fashion-MNIST test images gives each zoo entry's recorded
+    test accuracy to the image: the number in index.json (and the README) is the file's, not a run's."""
+    for name, entry in zoo.zoo_index().items():
+        assert main(["evaluate", name, "--data-dir", str(fashion_mnist_dir)]) == 0
+        correct = int(re.search(r"accuracy: [\d.]+% \((\d+)/10000\)", capsys.readouterr().out).group(1))
+        assert correct == round(10000 * entry["test_accuracy"]), (name, correct, entry["test_accuracy"])
 
 
 def test_finetune_replaces_the_head_and_freezes_the_body(trained, tmp_path, capsys):
