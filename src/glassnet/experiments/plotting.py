@@ -115,7 +115,7 @@ def dot_plot(ax, result: dict, metric: str, labels: list) -> None:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
     width = max(10, 34 // max(1, len(labels)))  # characters per label line: narrower when crowded
-    ax.set_xticks(range(len(labels)), ["\n".join(textwrap.wrap(c, width)) for c in labels], fontsize=7)
+    ax.set_xticks(range(len(labels)), ["\n".join(textwrap.wrap(c, width, break_long_words=False)) for c in labels], fontsize=7)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     title = metric + (" (paired differences)" if differences else "")
     ax.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=9)
