@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..functional.normalization import _affine_grads
 from ..tensor import Tensor
 
 
@@ -70,20 +71,14 @@ def sync_batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.
         gx_sum = np.einsum("ncl,ncl->c", g3, centered) * inv_std
         total = world.allreduce_sum_(np.concatenate([g_sum, gx_sum]), "SyncBatchNorm's backward pass")
         all_g, all_gx = total[:c], total[c:]
-        grads = []
+        gx = None
         if x.requires_grad:
             gx = centered * (-inv_std * all_gx / m).astype(xd.dtype)[:, None]
             gx += g3
             gx -= (all_g / m).astype(xd.dtype)[:, None]
             gx *= scale[:, None]
-            grads.append(gx.reshape(xd.shape))
-        else:
-            grads.append(None)
-        if weight is not None:
-            grads.append(gx_sum.astype(weight.data.dtype, copy=False))
-        if bias is not None:
-            grads.append(g_sum.astype(bias.data.dtype, copy=False))
-        return tuple(grads)
+            gx = gx.reshape(xd.shape)
+        return _affine_grads(gx, weight, bias, g_sum, gx_sum)  # this process's Σg, Σg·x̂
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     return Tensor.from_op(out.reshape(xd.shape), parents, backward, "sync_batch_norm")

@@ -154,16 +154,22 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
             else:
                 gx = g3 * scale[:, None]
             gx = _unrows(gx, xd.shape, batch_last)
-        grads = [gx]
-        if weight is not None:
-            grads.append(gx_sum.astype(weight.data.dtype, copy=False))
-        if bias is not None:
-            grads.append(g_sum.astype(bias.data.dtype, copy=False))
-        return tuple(grads)
+        return _affine_grads(gx, weight, bias, g_sum, gx_sum)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     op = "batch_norm_relu" if relu else "batch_norm"
     return Tensor.from_op(_unrows(out, xd.shape, batch_last), parents, backward, op)
+
+
+def _affine_grads(gx, weight, bias, g_sum: np.ndarray, gx_sum: np.ndarray) -> tuple:
+    """A batch norm's backward result (dx, dγ, dβ): dγ = Σ g·x̂ and dβ = Σ g per channel (C,),
+    each only for a parameter that is given, in that parameter's dtype."""
+    grads = [gx]
+    if weight is not None:
+        grads.append(gx_sum.astype(weight.data.dtype, copy=False))
+    if bias is not None:
+        grads.append(g_sum.astype(bias.data.dtype, copy=False))
+    return tuple(grads)
 
 
 def _channel_groups(c: int, work) -> None:
@@ -193,12 +199,8 @@ def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_me
         g2 = _rows(g, batch_last)[0]
         dx, g_sum, gx_sum = _numba_bn.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad,
                                               _channel_groups)
-        grads = [None if dx is None else _unrows(dx[None], xd.shape, batch_last)]
-        if weight is not None:
-            grads.append(gx_sum.astype(weight.data.dtype, copy=False))
-        if bias is not None:
-            grads.append(g_sum.astype(bias.data.dtype, copy=False))
-        return tuple(grads)
+        return _affine_grads(None if dx is None else _unrows(dx[None], xd.shape, batch_last), weight, bias, g_sum,
+                            gx_sum)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
     return Tensor.from_op(_unrows(out[None], xd.shape, batch_last), parents, backward,
