@@ -148,3 +148,18 @@ def test_blocked_path_single_example_and_unbatched(rng, k, stride):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     layer = gn.nn.Conv2d(2, 3, k, stride=stride, padding=(k - 1) // 2, dtype=np.float64)
     assert layer(gn.Tensor(x[0])).shape == r.shape[1:]  # unbatched (C, H, W)
+
+
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_blocks_under_two_threads_run_the_blas_on_one(blocks):
+    """Under glassnet.threads(2) every block sees a one-thread BLAS, a lone block too (a product the
+    BLAS split would leave its worker spinning on the core the next blocks need); afterwards the
+    setting is 2 again."""
+    from glassnet.functional._blocks import run_blocks
+
+    seen = []
+    with gn.threads(2):
+        run_blocks(blocks, 1, lambda i, r, state: seen.append(gn.get_num_threads()), workers=2)
+        after = gn.get_num_threads()
+    assert seen == [1] * blocks
+    assert after == 2

@@ -48,13 +48,19 @@ def run_blocks(h: int, rows: int, work, workers: int, starts=None, blas: bool = 
     With several workers the blocks are handed out one at a time to whichever thread is free
     (NumPy's copies and BLAS products release the GIL), and the BLAS runs on one thread
     meanwhile: a thread whose core another process holds then delays only its own block,
-    where a BLAS split of each product across threads would stall every product. ``blas=False``:
-    the work calls no BLAS, leave its setting alone."""
+    where a BLAS split of each product across threads would stall every product. A single
+    block (the 7×7 layers' stride-2 fold has one per phase) runs on the calling thread, also
+    with the BLAS on one thread: a product OpenBLAS splits leaves its worker thread spinning
+    for a while after (seen: 0.1 ms of BLAS work bought 0.5 ms of a spinning core), and in a
+    resnet_small step on 2 threads those spins took the core the next blocks' second thread
+    needed (process CPU 330-385 ms a step against 230-280 without them; benchmarks/README.md,
+    "Threads"). ``blas=False``: the work calls no BLAS, leave its setting alone."""
     starts = list(range(0, h, rows)) if starts is None else list(starts)
     if workers == 1 or len(starts) == 1:
         state: dict = {}
-        for i in starts:
-            work(i, min(rows, h - i), state)
+        with _blas_single_thread() if blas and workers > 1 else contextlib.nullcontext():
+            for i in starts:
+                work(i, min(rows, h - i), state)
         return [state]
     queue = iter(starts)  # next() on a list iterator is atomic under the GIL
     lock = threading.Lock()
