@@ -1,12 +1,14 @@
-"""The optional numba kernels (functional._numba_bn) against the NumPy code they stand in for:
-batch norm in training (forward, backward, running statistics) and the residual join."""
+"""The optional numba kernels (functional._numba_kernels) against the NumPy code they stand in for:
+batch norm in training (forward, backward, running statistics), the residual join and max pooling's
+backward pass."""
 
 import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.functional import _numba_bn
+from glassnet.functional import _numba_kernels
 from glassnet.functional.normalization import batch_norm
+from glassnet.functional.pooling import max_pool2d
 from glassnet.functional.residual import add_relu
 
 pytest.importorskip("numba", reason="numba is not installed: the NumPy code runs alone")
@@ -23,7 +25,7 @@ def both(monkeypatch, fn):
     for flag in ("1", "0"):
         monkeypatch.setenv("GLASSNET_NUMBA", flag)
         results.append(fn())
-    assert _numba_bn.available() is False  # the flag is read on each call
+    assert _numba_kernels.available() is False  # the flag is read on each call
     return results
 
 
@@ -101,3 +103,49 @@ def test_batch_norm_kernels_for_other_layouts(rng, monkeypatch, shape):
     compiled, reference = both(monkeypatch, run)
     for a, r in zip(compiled, reference):
         np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel, size", [(2, (6, 8)), (2, (7, 9)), (3, (6, 6)), ((2, 3), (6, 7))])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_max_pool_backward_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, kernel, size, threads):
+    """Windows with ties (the first maximum wins), with NaN (the last NaN wins) and sizes the windows
+    do not tile (the rows and columns past the last window get 0): the same dx as the NumPy code."""
+    x = np.round(rng.standard_normal((5, 3) + size) * 2).astype(dtype)  # integers: many ties
+    x[0, 0, 0, :2] = np.nan
+    x[1, 2, :3, 0] = np.nan
+    x[2, 1, 1, 1] = np.nan
+    x = chwn(x)
+    calls = []
+    kernel_fn = _numba_kernels.max_pool_backward
+    monkeypatch.setattr(_numba_kernels, "max_pool_backward", lambda *a: calls.append(1) or kernel_fn(*a))
+
+    def run():
+        xt = gn.Tensor(x, requires_grad=True)
+        with gn.threads(threads):
+            y = max_pool2d(xt, kernel)
+            y.backward(chwn(rng.standard_normal(y.shape).astype(dtype)))
+        return y.data, xt.grad
+
+    rng_state = rng.bit_generator.state
+    compiled = run()
+    assert calls == [1]  # the compiled kernel ran
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")
+    rng.bit_generator.state = rng_state  # the same g
+    reference = run()
+    assert calls == [1]
+    for c, r in zip(compiled, reference):
+        assert c.dtype == r.dtype == dtype
+        np.testing.assert_array_equal(c, r)
+
+
+@pytest.mark.parametrize("layout, kwargs", [("nchw", {}), ("chwn", {"stride": 1}), ("chwn", {"padding": 1}),
+                                            ("chwn", {"ceil_mode": True})])
+def test_max_pool_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, layout, kwargs):
+    """C-contiguous inputs, overlapping or padded windows and ceil_mode's partial windows: the NumPy code."""
+    x = rng.standard_normal((2, 3, 5, 5))
+    x = chwn(x) if layout == "chwn" else x
+    monkeypatch.setattr(_numba_kernels, "max_pool_backward", lambda *a: pytest.fail("the kernel ran"))
+    xt = gn.Tensor(x, requires_grad=True)
+    max_pool2d(xt, 2, **kwargs).sum().backward()
+    assert xt.grad.shape == x.shape

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from . import _numba_bn
+from . import _numba_kernels
 from ._blocks import run_blocks, workers
 
 
@@ -99,7 +99,7 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None, running_var: n
     m = x3.shape[0] * x3.shape[2]
     gamma = None if weight is None else weight.data
 
-    if training and m >= 2 and x3.shape[0] == 1 and xd.dtype in (np.float32, np.float64) and _numba_bn.available():
+    if training and m >= 2 and x3.shape[0] == 1 and xd.dtype in (np.float32, np.float64) and _numba_kernels.available():
         return _batch_norm_compiled(x, x3, batch_last, running_mean, running_var, weight, bias, momentum, eps, relu)
     if training:
         if m < 2:
@@ -182,11 +182,11 @@ def _channel_groups(c: int, work) -> None:
 def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_mean, running_var, weight, bias,
                          momentum: float, eps: float, relu: bool) -> Tensor:
     """``batch_norm`` in training for rows x3 (1, C, B) (images in (C, H, W, N) order, or one
-    example C-contiguous), by the compiled kernels of ``_numba_bn``
+    example C-contiguous), by the compiled kernels of ``_numba_kernels``
     (the same numbers as the NumPy code to rounding; sums in float64)."""
     xd, x2 = x.data, x3[0]
     m = x2.shape[1]
-    out, mean, var, inv_std, scale = _numba_bn.forward(x2, None if weight is None else weight.data,
+    out, mean, var, inv_std, scale = _numba_kernels.forward(x2, None if weight is None else weight.data,
                                                        None if bias is None else bias.data, eps, relu, _channel_groups)
     if running_mean is not None:
         running_mean *= 1 - momentum
@@ -197,7 +197,7 @@ def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_me
 
     def backward(g):
         g2 = _rows(g, batch_last)[0]
-        dx, g_sum, gx_sum = _numba_bn.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad,
+        dx, g_sum, gx_sum = _numba_kernels.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad,
                                               _channel_groups)
         return _affine_grads(None if dx is None else _unrows(dx[None], xd.shape, batch_last), weight, bias, g_sum,
                             gx_sum)

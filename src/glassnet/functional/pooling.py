@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, cat
+from . import _numba_kernels
 from .conv import pair
 
 
@@ -180,8 +181,15 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
                 wins |= last_nan[offset]
             yield offset, window, wins
 
+    compiled = (stride == kernel and xp is xd and dilation == (1, 1) and xd.dtype in (np.float32, np.float64)
+                and xd.transpose(1, 2, 3, 0).flags.c_contiguous and _numba_kernels.available())
+
     def backward(g):
         g = _in_layout(g, out)
+        if compiled:  # one pass (numba; the NumPy code below is the reference)
+            dx = _numba_kernels.max_pool_backward(xd.transpose(1, 2, 3, 0), out.transpose(1, 2, 3, 0),
+                                                  g.transpose(1, 2, 3, 0), kernel)
+            return (dx.transpose(3, 0, 1, 2),)
         dxp = _grad_buffer(xp, xp.shape, kernel, stride, out_hw, dilation)
         for _, window, wins in winners():
             if overlap:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from . import _numba_bn
+from . import _numba_kernels
 
 
 def _flat(a: np.ndarray):
@@ -30,9 +30,9 @@ def add_relu(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(f"add_relu: inputs must have the same shape, got {ad.shape} and {bd.shape}")
     (fa, order), (fb, order_b) = _flat(ad), _flat(bd)
     compiled = (fa is not None and order == order_b and ad.dtype == bd.dtype
-                and ad.dtype in (np.float32, np.float64) and _numba_bn.available())
+                and ad.dtype in (np.float32, np.float64) and _numba_kernels.available())
     if compiled:  # one pass (numba; the NumPy code below is the reference)
-        flat_out = _numba_bn.add_relu(fa, fb)
+        flat_out = _numba_kernels.add_relu(fa, fb)
         out = (flat_out.reshape(ad.shape) if order is None else
                flat_out.reshape(tuple(ad.shape[i] for i in order)).transpose(3, 0, 1, 2))
     else:
@@ -42,7 +42,7 @@ def add_relu(a: Tensor, b: Tensor) -> Tensor:
     def backward(g):
         fg, g_order = _flat(g)
         if compiled and fg is not None and g_order == order and g.dtype == out.dtype:
-            flat = _numba_bn.relu_mask(fg, flat_out)
+            flat = _numba_kernels.relu_mask(fg, flat_out)
             gs = flat.reshape(g.shape) if order is None else flat.reshape(
                 tuple(g.shape[i] for i in order)).transpose(3, 0, 1, 2)
         else:

@@ -1,5 +1,5 @@
 """Optional compiled kernels (numba) for batch norm in training, two passes where NumPy makes ten,
-and for the residual join max(a + b, 0).
+for the residual join max(a + b, 0), and for max pooling's backward pass.
 
 ``functional.normalization.batch_norm`` uses these when numba is importable, the
 input lies in conv2d's (C, H, W, N) memory order (rows (C, H·W·N)) and
@@ -14,6 +14,13 @@ Forward, per channel: Σx, then Σ(x − μ)², then y = (x − μ)·s + β (rec
 ``relu``): three reads of x and one write of y; x − μ is not stored (backward
 recomputes it from x). Backward: Σg and Σg·(x − μ) in one pass (g masked by
 [y > 0] with ``relu``), dx in a second. Sums run in float64 whatever the dtype.
+
+Max pooling (``functional.pooling.max_pool2d``, non-overlapping windows on an
+input in (C, H, W, N) order): one pass finds each window's winner — its first
+maximum, or in a window holding NaN its last NaN, as the NumPy code and PyTorch
+— and writes g there and 0 at the window's other elements, where NumPy makes
+about five passes per kernel offset. The loops run over the N images of a pixel
+innermost, with selects instead of branches, so they vectorize.
 """
 
 from __future__ import annotations
@@ -107,7 +114,30 @@ def _compile() -> None:
         for i in range(g.size):
             gs[i] = g[i] if out[i] > 0 else 0.0
 
-    _kernels.update(forward=forward, backward=backward, add_relu=add_relu, relu_mask=relu_mask)
+    @numba.njit(nogil=True, cache=True)
+    def max_pool_backward(x, out, g, kh, kw, c0, c1, dx):  # pragma: no cover (compiled)
+        n = g.shape[3]
+        win = np.empty(n, np.int32)
+        for c in range(c0, c1):
+            for i in range(g.shape[1]):
+                for j in range(g.shape[2]):
+                    win[:] = 0
+                    for o in range(kh * kw - 1, -1, -1):  # the first maximum: the smallest offset equal to it
+                        u, v = o // kw, o % kw
+                        for q in range(n):
+                            win[q] = o if x[c, i * kh + u, j * kw + v, q] == out[c, i, j, q] else win[q]
+                    for o in range(kh * kw):  # a window holding NaN: its last NaN (NaN equals nothing above)
+                        u, v = o // kw, o % kw
+                        for q in range(n):
+                            value = x[c, i * kh + u, j * kw + v, q]
+                            win[q] = o if value != value else win[q]
+                    for o in range(kh * kw):
+                        u, v = o // kw, o % kw
+                        for q in range(n):
+                            dx[c, i * kh + u, j * kw + v, q] = g[c, i, j, q] if win[q] == o else 0.0
+
+    _kernels.update(forward=forward, backward=backward, add_relu=add_relu, relu_mask=relu_mask,
+                    max_pool_backward=max_pool_backward)
 
 
 def _flat_runs(size: int, kernel, *arrays) -> None:
@@ -130,6 +160,22 @@ def relu_mask(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     gs = np.empty_like(g)
     _flat_runs(g.size, _kernels["relu_mask"], g, out, gs)
     return gs
+
+
+def max_pool_backward(x4: np.ndarray, out4: np.ndarray, g4: np.ndarray, kernel: tuple) -> np.ndarray:
+    """dx (C, H, W, N) of a max pooling with windows kernel = (kh, kw) at stride kernel:
+    g4[c, i, j, n] at each window's winner in x4 (C, H, W, N), 0 elsewhere (rows and columns
+    past the last whole window too); out4, g4 (C, Ho, Wo, N). Channel groups on the threads
+    of ``glassnet.threads()``."""
+    from ._blocks import run_blocks, workers
+
+    (kh, kw), (c, ho, wo, _) = kernel, g4.shape
+    tiled = x4.shape[1] == ho * kh and x4.shape[2] == wo * kw
+    dx = (np.empty_like if tiled else np.zeros_like)(x4)
+    n = workers()
+    kernel_fn = _kernels["max_pool_backward"]
+    run_blocks(c, -(-c // n), lambda i, r, state: kernel_fn(x4, out4, g4, kh, kw, i, i + r, dx), n, blas=False)
+    return dx
 
 
 def forward(x2: np.ndarray, gamma, beta, eps: float, relu: bool, run) -> tuple:
