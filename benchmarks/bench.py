@@ -15,7 +15,11 @@ chapter-1 network (``book_network2.Chapter1Network``), instead of PyTorch, and
 checks that both end with the same weights.
 
 The table gives images/s (median, min–max), the ratio glassnet time / other
-time (medians; below 1 means glassnet is faster), the GFLOP/s glassnet's
+time (below 1 means glassnet is faster) as the median, min–max, of the ratios of
+the runs taken next to each other (glassnet's i-th run over the other's i-th): on a
+machine whose speed drifts from minute to minute a pair shares the drift, so the
+paired ratios spread less than the two contenders' times, and a range that
+straddles a target says the run cannot decide it. Then the GFLOP/s glassnet's
 epoch achieved in its matrix products (3 × 2 × the forward multiply-adds of
 its Linear/Conv layers per example, see ``worker.training_flops_per_example``)
 and that as a fraction of the machine's float32 GEMM peak for the same number
@@ -141,8 +145,9 @@ def bench_workload(workload: str, images: int, runs: int, warmup: bool, threads,
             "threads": {k: results[0][k] for k in ("blas_threads", "torch_threads") if k in results[0]},
             "runs": results}
     if len(names) == 2:
-        first, other = (summary["contenders"][n]["seconds_median"] for n in names)
-        summary["ratio_glassnet_time_over_other"] = first / other
+        pairs = [a["seconds"] / b["seconds"] for a, b in zip(*(runs_of[n] for n in names))]
+        summary["ratio_pairs"] = pairs
+        summary["ratio_glassnet_time_over_other"] = statistics.median(pairs)
         summary["other"] = names[1]
     if agreement is not None:
         summary["max_abs_weight_difference"] = agreement
@@ -179,6 +184,13 @@ def glassnet_gflops(summary: dict, peaks: dict):
     return achieved, (achieved / peak if peak else None)
 
 
+def ratio_cell(summary: dict) -> str:
+    """The median paired ratio, with the pairs' range when there are several."""
+    pairs = summary.get("ratio_pairs", [])
+    cell = f"{summary['ratio_glassnet_time_over_other']:.2f}"
+    return cell + (f" ({min(pairs):.2f}–{max(pairs):.2f})" if len(pairs) > 1 else "")
+
+
 def table_rows(summaries: list, peaks: dict) -> list:
     """One row per workload and thread setting: the cells of both tables."""
     rows = []
@@ -192,7 +204,7 @@ def table_rows(summaries: list, peaks: dict) -> list:
         rows.append({
             "workload": s["workload"], "threads": f"{s['threads']} ({threads})", "vs": s.get("other") or "—",
             "glassnet": speed(g), "other": speed(o),
-            "ratio": f"{s['ratio_glassnet_time_over_other']:.2f}" if o else "—",
+            "ratio": ratio_cell(s) if o else "—",
             "gflops": "—" if gflops is None else f"{gflops:.1f}",
             "peak": "—" if fraction is None else f"{100 * fraction:.0f}%",
             "rss": f"{g['peak_rss_mb']:.0f} / " + (f"{o['peak_rss_mb']:.0f}" if o else "—"),
@@ -363,7 +375,7 @@ def main(argv=None) -> int:
             p.wait()
     print()
     print(format_table(summaries, info["gemm_peak_gflops"]))
-    print("ratio = glassnet time / other time (median); below 1: glassnet is faster. GFLOP/s: glassnet's "
+    print("ratio = glassnet time / other time (median of the paired runs, their range); below 1: glassnet is faster. GFLOP/s: glassnet's "
           "matrix-product rate, 'of peak': of the GEMM peak on as many threads. RSS = peak resident memory.")
     if args.json:
         with open(args.json, "w") as f:

@@ -129,6 +129,22 @@ def test_bench_leaves_pytorch_its_wait_policy_on_an_idle_machine(monkeypatch):
     assert worker_environment(0)["OMP_WAIT_POLICY"] == worker_environment(2)["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
+def test_bench_ratio_is_the_median_of_the_paired_runs(monkeypatch):
+    """Runs alternate glassnet, torch, glassnet, torch …: the ratio is the median of each pair's
+    glassnet time / torch time (a drift of the machine's speed cancels within a pair), the table
+    shows it with the pairs' range."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench
+
+    seconds = iter([2.0, 1.0, 6.0, 2.0, 3.0, 4.0])  # pairs 2.0, 3.0, 0.75: the machine slowed in the middle
+    monkeypatch.setattr(bench, "run_worker", lambda workload, name, *a, **k: {
+        "seconds": next(seconds), "images_per_s": 1.0, "peak_rss_mb": 1.0, "test_accuracy": 0.5})
+    summary = bench.bench_workload("mlp-relu-b128", 100, 3, False, None, True)
+    assert summary["ratio_pairs"] == [2.0, 3.0, 0.75]
+    assert summary["ratio_glassnet_time_over_other"] == 2.0  # the ratio of the medians would be 3/2
+    assert bench.ratio_cell(summary) == "2.00 (0.75–3.00)"
+
+
 def test_finetune_mnist_runs_a_cell_and_tabulates_seeds_with_intervals(mnist, tmp_path):
     """One cell of the README's fine-tuning grid (frozen zoo body, 2 digits per class, 100 test images), and the
     table's 95% t-intervals and paired differences on made-up cells."""
