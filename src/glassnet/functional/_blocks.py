@@ -40,6 +40,14 @@ def _blas_single_thread():
         yield
 
 
+def one_range_per_worker(size: int, work) -> None:
+    """``work(start, count, state)`` over ``range(size)`` cut into one range per thread of the
+    enclosing ``glassnet.threads()`` block (the whole range on the calling thread outside one),
+    for work that calls no BLAS: the compiled kernels' channel groups and flat slices."""
+    n = workers()
+    run_blocks(size, -(-size // n), work, n, blas=False)
+
+
 def run_blocks(h: int, rows: int, work, workers: int, starts=None, blas: bool = True) -> list:
     """Call ``work(i, r, state)`` for each block of ``r`` ≤ ``rows`` output rows starting at
     row ``i`` (every ``rows``-th row of ``range(h)``, or ``starts``); returns each worker's

@@ -6,7 +6,7 @@ input lies in conv2d's (C, H, W, N) memory order (rows (C, H·W·N)) and
 ``GLASSNET_NUMBA`` is not "0"; otherwise, and always in evaluation, it runs its
 NumPy code, which stays the reference (``tests/test_batchnorm.py`` runs both and
 compares them). Each kernel works on a range of channels with the GIL released
-(``nogil``), so ``functional._blocks.run_blocks`` spreads channel groups over the
+(``nogil``), so ``functional._blocks.one_range_per_worker`` spreads channel groups over the
 threads of ``glassnet.threads(n)``; numba's own threading layer is never used
 (choosing one is process-wide).
 
@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
+from ._blocks import one_range_per_worker
 
 _kernels: dict = {}
 
@@ -142,10 +144,7 @@ def _compile() -> None:
 
 def _flat_runs(size: int, kernel, *arrays) -> None:
     """``kernel(*slices)`` over the flat arrays, one slice per thread of ``glassnet.threads()``."""
-    from ._blocks import run_blocks, workers
-
-    n = workers()
-    run_blocks(size, -(-size // n), lambda i, r, state: kernel(*(a[i:i + r] for a in arrays)), n, blas=False)
+    one_range_per_worker(size, lambda i, r, state: kernel(*(a[i:i + r] for a in arrays)))
 
 
 def add_relu(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -167,20 +166,17 @@ def max_pool_backward(x4: np.ndarray, out4: np.ndarray, g4: np.ndarray, kernel: 
     g4[c, i, j, n] at each window's winner in x4 (C, H, W, N), 0 elsewhere (rows and columns
     past the last whole window too); out4, g4 (C, Ho, Wo, N). Channel groups on the threads
     of ``glassnet.threads()``."""
-    from ._blocks import run_blocks, workers
-
     (kh, kw), (c, ho, wo, _) = kernel, g4.shape
     tiled = x4.shape[1] == ho * kh and x4.shape[2] == wo * kw
     dx = (np.empty_like if tiled else np.zeros_like)(x4)
-    n = workers()
     kernel_fn = _kernels["max_pool_backward"]
-    run_blocks(c, -(-c // n), lambda i, r, state: kernel_fn(x4, out4, g4, kh, kw, i, i + r, dx), n, blas=False)
+    one_range_per_worker(c, lambda i, r, state: kernel_fn(x4, out4, g4, kh, kw, i, i + r, dx))
     return dx
 
 
-def forward(x2: np.ndarray, gamma, beta, eps: float, relu: bool, run) -> tuple:
-    """x2 (C, B) C-contiguous → (y (C, B), mean, var, inv_std, scale), the statistics per channel in float64.
-    ``run(c, group, work)`` calls ``work(c0, count, state)`` over channel groups."""
+def forward(x2: np.ndarray, gamma, beta, eps: float, relu: bool) -> tuple:
+    """x2 (C, B) C-contiguous → (y (C, B), mean, var, inv_std, scale), the statistics per channel in float64;
+    channel groups on the threads of ``glassnet.threads()``."""
     c = x2.shape[0]
     dtype = x2.dtype
     gamma = np.ones(c, dtype) if gamma is None else np.ascontiguousarray(gamma, dtype)
@@ -188,17 +184,18 @@ def forward(x2: np.ndarray, gamma, beta, eps: float, relu: bool, run) -> tuple:
     out = np.empty_like(x2)
     stats = [np.empty(c, np.float64) for _ in range(4)]
     kernel = _kernels["forward"]
-    run(c, lambda i, r, state: kernel(x2, gamma, beta, float(eps), bool(relu), i, i + r, out, *stats))
+    one_range_per_worker(c, lambda i, r, state: kernel(x2, gamma, beta, float(eps), bool(relu), i, i + r, out, *stats))
     return (out, *stats)
 
 
-def backward(g2: np.ndarray, x2: np.ndarray, out: np.ndarray, mean, inv_std, scale, relu: bool, want_dx: bool,
-             run) -> tuple:
+def backward(g2: np.ndarray, x2: np.ndarray, out: np.ndarray, mean, inv_std, scale, relu: bool,
+             want_dx: bool) -> tuple:
     """(dx (C, B) or None, Σg, Σg·x̂) for g2, x2, out (C, B) C-contiguous."""
     c = x2.shape[0]
     dx = np.empty_like(x2) if want_dx else np.empty((c, 0), x2.dtype)
     g_sum, gx_sum = np.empty(c, np.float64), np.empty(c, np.float64)
     stats = [np.ascontiguousarray(s, np.float64) for s in (mean, inv_std, scale)]
     kernel = _kernels["backward"]
-    run(c, lambda i, r, state: kernel(g2, x2, out, *stats, bool(relu), bool(want_dx), i, i + r, dx, g_sum, gx_sum))
+    one_range_per_worker(c, lambda i, r, state: kernel(g2, x2, out, *stats, bool(relu), bool(want_dx), i, i + r, dx,
+                                                        g_sum, gx_sum))
     return (dx if want_dx else None), g_sum.astype(x2.dtype), gx_sum.astype(x2.dtype)

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _numba_kernels
-from ._blocks import run_blocks, workers
 
 
 def _channel_sum(a: np.ndarray) -> np.ndarray:
@@ -172,13 +171,6 @@ def _affine_grads(gx, weight, bias, g_sum: np.ndarray, gx_sum: np.ndarray) -> tu
     return tuple(grads)
 
 
-def _channel_groups(c: int, work) -> None:
-    """``work(c0, count, state)`` over groups of channels: one group per thread of the enclosing
-    ``glassnet.threads()`` block (the whole array on one thread)."""
-    n = workers()
-    run_blocks(c, -(-c // n), work, n, blas=False)
-
-
 def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_mean, running_var, weight, bias,
                          momentum: float, eps: float, relu: bool) -> Tensor:
     """``batch_norm`` in training for rows x3 (1, C, B) (images in (C, H, W, N) order, or one
@@ -187,7 +179,7 @@ def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_me
     xd, x2 = x.data, x3[0]
     m = x2.shape[1]
     out, mean, var, inv_std, scale = _numba_kernels.forward(x2, None if weight is None else weight.data,
-                                                       None if bias is None else bias.data, eps, relu, _channel_groups)
+                                                           None if bias is None else bias.data, eps, relu)
     if running_mean is not None:
         running_mean *= 1 - momentum
         running_mean += (momentum * mean).astype(running_mean.dtype)
@@ -197,8 +189,7 @@ def _batch_norm_compiled(x: Tensor, x3: np.ndarray, batch_last: bool, running_me
 
     def backward(g):
         g2 = _rows(g, batch_last)[0]
-        dx, g_sum, gx_sum = _numba_kernels.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad,
-                                              _channel_groups)
+        dx, g_sum, gx_sum = _numba_kernels.backward(g2, x2, out, mean, inv_std, scale, relu, x.requires_grad)
         return _affine_grads(None if dx is None else _unrows(dx[None], xd.shape, batch_last), weight, bias, g_sum,
                             gx_sum)
 
