@@ -1,11 +1,12 @@
 """The optional numba kernels (functional._numba_kernels) against the NumPy code they stand in for:
-batch norm in training (forward, backward, running statistics), the residual join and max pooling's
-backward pass."""
+batch norm in training (forward, backward, running statistics), the residual join, max pooling's
+backward pass and Adam's update."""
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet import optim
 from glassnet.functional import _numba_kernels
 from glassnet.functional.normalization import batch_norm
 from glassnet.functional.pooling import max_pool2d
@@ -149,3 +150,56 @@ def test_max_pool_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, 
     xt = gn.Tensor(x, requires_grad=True)
     max_pool2d(xt, 2, **kwargs).sum().backward()
     assert xt.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "decoupled_weight_decay": True},
+                                     {"amsgrad": True}, {"maximize": True, "amsgrad": True, "weight_decay": 0.01}])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_adam_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, threads):
+    """Five steps of Adam on a parameter large enough for one slice per thread, with an infinite weight,
+    a NaN weight and a NaN gradient among the ordinary ones: the same weights and moments, bit for bit,
+    as the NumPy code (NaN where it gives NaN), in every option the kernel covers."""
+    size = _numba_kernels._ADAM_SLICE + 1001
+    w0 = rng.standard_normal(size).astype(dtype)
+    w0[:3] = [np.inf, np.nan, 0.0]
+    grads = rng.standard_normal((5, size)).astype(dtype)
+    grads[1, 5] = np.nan
+    calls = []
+    kernel_fn = _numba_kernels.adam
+    monkeypatch.setattr(_numba_kernels, "adam", lambda *a, **k: calls.append(1) or kernel_fn(*a, **k))
+
+    def run():
+        p = gn.Tensor(w0.copy(), requires_grad=True)
+        opt = optim.Adam([p], lr=1e-2, **options)
+        with gn.threads(threads), np.errstate(invalid="ignore"):
+            for g in grads:
+                p.grad = g.copy()
+                opt.step()
+        state = opt.state[id(p)]
+        return [p.data] + [state[k] for k in sorted(state) if k != "step"]
+
+    compiled = run()
+    assert len(calls) == len(grads)  # the compiled kernel ran
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")
+    reference = run()
+    assert len(calls) == len(grads)
+    assert np.isnan(reference[0]).sum() >= 2  # the NaNs went through
+    for c, r in zip(compiled, reference):
+        assert c.dtype == r.dtype == dtype
+        assert c.tobytes() == r.tobytes()
+
+
+@pytest.mark.parametrize("case", ["small", "strided grad", "float16"])
+def test_adam_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, case):
+    """Parameters under 4,096 numbers, gradients that are not C-contiguous and other dtypes: the NumPy code."""
+    shape, dtype = ((10, 10), np.float32) if case == "small" else ((100, 100), np.float16 if case == "float16"
+                                                                     else np.float32)
+    p = gn.Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+    g = rng.standard_normal(shape[::-1]).astype(dtype)
+    p.grad = g.T if case == "strided grad" else g.T.copy()
+    monkeypatch.setattr(_numba_kernels, "adam", lambda *a, **k: pytest.fail("the kernel ran"))
+    before = p.data.copy()
+    with np.errstate(divide="ignore"):  # float16: ε = 1e-8 rounds to 0
+        optim.Adam([p], lr=1e-2).step()
+    assert not np.array_equal(p.data, before)

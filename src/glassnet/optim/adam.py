@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 
+from ..functional import _numba_kernels as _kernels
 from .optimizer import Optimizer, check_hyperparameters
+
+_FUSED_MIN_SIZE = 4096  # smaller parameters keep the NumPy code: too little work to load numba for
 
 
 class Adam(Optimizer):
@@ -39,21 +42,38 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        if wd:
-            if group["decoupled_weight_decay"]:
-                w *= 1 - lr * wd
-            else:
-                grad = grad + wd * w
+        decoupled = bool(wd) and group["decoupled_weight_decay"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        v_max = state.get("max_exp_avg_sq") if group["amsgrad"] else None
+        if _fused(w, grad, m, v, v_max):
+            _kernels.adam(w.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+                          None if v_max is None else v_max.reshape(-1),
+                          decay=1 - lr * wd if decoupled else 1.0, coupled_decay=0.0 if decoupled else wd,
+                          beta1=beta1, beta2=beta2, bias2_root=math.sqrt(1 - beta2 ** t), eps=group["eps"],
+                          step=lr / (1 - beta1 ** t))
+            return
+        if decoupled:
+            w *= 1 - lr * wd
+        elif wd:
+            grad = grad + wd * w
         m += (1 - beta1) * (grad - m)
         v *= beta2
         v += (1 - beta2) * (grad * grad)
-        if group["amsgrad"]:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        if v_max is not None:
+            v = np.maximum(v_max, v, out=v_max)
         denom = np.sqrt(v)
         denom /= math.sqrt(1 - beta2 ** t)
         denom += group["eps"]
         w -= (lr / (1 - beta1 ** t)) * (m / denom)
+
+
+def _fused(*arrays) -> bool:
+    """Whether the compiled one-pass update applies: numba available (``GLASSNET_NUMBA`` not "0"),
+    every array C-contiguous, of one floating dtype (float32 or float64), and large enough for
+    the call to pay (the NumPy code below is the reference; tests/test_optim.py compares them)."""
+    first = arrays[0]
+    return (first.size >= _FUSED_MIN_SIZE and first.dtype in (np.float32, np.float64) and _kernels.available()
+            and all(a is None or (a.flags.c_contiguous and a.dtype == first.dtype) for a in arrays))
 
 
 class AdamW(Adam):
