@@ -1,6 +1,6 @@
 """The optional numba kernels (functional._numba_kernels) against the NumPy code they stand in for:
 batch norm in training (forward, backward, running statistics), the residual join, max pooling's
-backward pass and Adam's update."""
+backward pass, ReLU's backward pass and Adam's update."""
 
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ import pytest
 import glassnet as gn
 from glassnet import optim
 from glassnet.functional import _numba_kernels
+from glassnet.functional.activations import relu
 from glassnet.functional.normalization import batch_norm
 from glassnet.functional.pooling import max_pool2d
 from glassnet.functional.residual import add_relu
@@ -203,3 +204,44 @@ def test_adam_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, case
     with np.errstate(divide="ignore"):  # float16: ε = 1e-8 rounds to 0
         optim.Adam([p], lr=1e-2).step()
     assert not np.array_equal(p.data, before)
+
+
+@pytest.mark.parametrize("order", ["chwn", "nchw"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_relu_backward_kernel_equals_numpy(rng, monkeypatch, order, threads):
+    """g·[x > 0] for a gradient as large as the course CNN's first ReLU, in either memory order."""
+    shape = (4, 8, 48, 48)  # 73,728 numbers: over the kernel's minimum
+    make = (lambda: chwn(rng.standard_normal(shape).astype(np.float32))) if order == "chwn" else (
+        lambda: rng.standard_normal(shape).astype(np.float32))
+    x, g = make(), make()
+    calls = []
+    assert _numba_kernels.available()
+    kernel_fn = _numba_kernels._kernels["relu_mask"]
+    monkeypatch.setitem(_numba_kernels._kernels, "relu_mask", lambda *a: calls.append(1) or kernel_fn(*a))
+
+    def run():
+        xt = gn.Tensor(x, requires_grad=True)
+        with gn.threads(threads):
+            relu(xt).backward(g)
+        return xt.grad
+
+    compiled = run()
+    assert calls  # the compiled kernel ran
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")
+    calls.clear()
+    reference = run()
+    assert not calls
+    assert compiled.shape == reference.shape == x.shape
+    np.testing.assert_array_equal(compiled, reference)
+
+
+@pytest.mark.parametrize("case", ["small", "mixed layouts"])
+def test_relu_backward_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, case):
+    x = rng.standard_normal((2, 3, 8, 8) if case == "small" else (4, 8, 48, 48)).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    if case == "mixed layouts":
+        g = chwn(g)
+    monkeypatch.setitem(_numba_kernels._kernels, "relu_mask", lambda *a: pytest.fail("the kernel ran"))
+    xt = gn.Tensor(x, requires_grad=True)
+    relu(xt).backward(g)
+    np.testing.assert_array_equal(xt.grad, g * (x > 0))

@@ -39,6 +39,7 @@ from ._blocks import one_range_per_worker
 
 _kernels: dict = {}
 _ADAM_SLICE = 1 << 16  # parameters smaller than this are updated on the calling thread: a thread costs more
+_RELU_MIN_SIZE = 1 << 16  # smaller ReLU gradients keep NumPy's two passes (a few microseconds)
 
 
 def available() -> bool:
@@ -177,11 +178,34 @@ def add_relu(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def relu_mask(g: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """g·[out > 0] for flat C-contiguous arrays of one dtype, in one pass."""
-    gs = np.empty_like(g)
-    _flat_runs(g.size, _kernels["relu_mask"], g, out, gs)
-    return gs
+def flat_view(a: np.ndarray) -> tuple:
+    """(``a`` as a flat view in its own memory order, that order): C order gives (view, None),
+    conv2d's (C, H, W, N) order (view, (1, 2, 3, 0)); any other layout (None, None)."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1), None
+    if a.ndim == 4 and a.transpose(1, 2, 3, 0).flags.c_contiguous:
+        return a.transpose(1, 2, 3, 0).reshape(-1), (1, 2, 3, 0)
+    return None, None
+
+
+def unflatten(flat: np.ndarray, shape: tuple, order) -> np.ndarray:
+    """The inverse of :func:`flat_view`: the flat array as ``shape`` in the memory ``order``."""
+    return flat.reshape(shape) if order is None else flat.reshape(tuple(shape[i] for i in order)).transpose(3, 0, 1, 2)
+
+
+def relu_mask(g: np.ndarray, out: np.ndarray) -> np.ndarray | None:
+    """g·[out > 0] in one pass when g and out share a memory order (:func:`flat_view`) and a float
+    dtype, hold at least ``_RELU_MIN_SIZE`` numbers and the kernels are available; otherwise None
+    (the caller's NumPy code runs)."""
+    if g.size < _RELU_MIN_SIZE:
+        return None
+    (fg, order), (fo, order_out) = flat_view(g), flat_view(out)
+    if (fg is None or fo is None or order != order_out or g.dtype != out.dtype
+            or g.dtype not in (np.float32, np.float64) or not available()):
+        return None
+    gs = np.empty_like(fg)
+    _flat_runs(fg.size, _kernels["relu_mask"], fg, fo, gs)
+    return unflatten(gs, g.shape, order)
 
 
 def max_pool_backward(x4: np.ndarray, out4: np.ndarray, g4: np.ndarray, kernel: tuple) -> np.ndarray:

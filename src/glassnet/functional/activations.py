@@ -10,6 +10,7 @@ import numpy as np
 
 from ..random import get_generator, per_example
 from ..tensor import Tensor
+from . import _numba_kernels
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -64,7 +65,13 @@ def relu(x: Tensor) -> Tensor:
         array([0., 1.], dtype=float32)
     """
     xd = x.data
-    return Tensor.from_op(np.maximum(xd, 0), (x,), lambda g: (g * (xd > 0),), "relu")
+    out = np.maximum(xd, 0)  # keeps x's memory order (conv2d's (C, H, W, N) among them)
+
+    def backward(g):
+        gs = _numba_kernels.relu_mask(g, out)  # one compiled pass where it applies
+        return (g * (xd > 0) if gs is None else gs),
+
+    return Tensor.from_op(out, (x,), backward, "relu")
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
