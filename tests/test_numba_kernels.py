@@ -161,7 +161,7 @@ def test_adam_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, 
     """Five steps of Adam on a parameter large enough for one slice per thread, with an infinite weight,
     a NaN weight and a NaN gradient among the ordinary ones: the same weights and moments, bit for bit,
     as the NumPy code (NaN where it gives NaN), in every option the kernel covers."""
-    size = _numba_kernels._ADAM_SLICE + 1001
+    size = _numba_kernels._FLAT_SLICE_MIN + 1001
     w0 = rng.standard_normal(size).astype(dtype)
     w0[:3] = [np.inf, np.nan, 0.0]
     grads = rng.standard_normal((5, size)).astype(dtype)

@@ -70,7 +70,8 @@ class Adam(Optimizer):
 def _fused(*arrays) -> bool:
     """Whether the compiled one-pass update applies: numba available (``GLASSNET_NUMBA`` not "0"),
     every array C-contiguous, of one floating dtype (float32 or float64), and large enough for
-    the call to pay (the NumPy code below is the reference; tests/test_optim.py compares them)."""
+    the call to pay (the NumPy code in ``Adam.update`` is the reference; tests/test_numba_kernels.py
+    compares them bit for bit)."""
     first = arrays[0]
     return (first.size >= _FUSED_MIN_SIZE and first.dtype in (np.float32, np.float64) and _kernels.available()
             and all(a is None or (a.flags.c_contiguous and a.dtype == first.dtype) for a in arrays))
