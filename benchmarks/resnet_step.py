@@ -4,13 +4,18 @@
     python benchmarks/resnet_step.py --threads 2 --steps 20
     python benchmarks/resnet_step.py --ops                 # glassnet's time per op (forward / backward)
     python benchmarks/resnet_step.py --profile             # cProfile of glassnet's steps, by own time
+    python benchmarks/resnet_step.py --gemm-floor --threads 2  # the convolutions' products alone
 
 Both contenders run in this process, on the same random batch, in alternating
 rounds (glassnet's steps, then PyTorch's), and the medians of the rounds are
 compared: on a shared machine the ratio taken in one run is the figure that
 means something, the milliseconds move with the load. ``--ops`` attributes each
 forward op the time since the previous op was recorded, and each backward
-closure its own time (one more untimed step first).
+closure its own time (one more untimed step first). ``--gemm-floor`` times the
+matrix products a step's convolutions reduce to (forward, weight gradient, input
+gradient) at their shapes, one NumPy/OpenBLAS call each on ready contiguous
+operands, with no im2col copy and nothing else of the step: a lower bound for any
+im2col + GEMM convolution on this BLAS, set against PyTorch's whole step.
 """
 
 from __future__ import annotations
@@ -131,6 +136,54 @@ def op_times(step, steps: int, by_shape: bool = False) -> None:
     print(f"  total forward {1e3 * sum(forward.values()) / steps:.1f}, backward {1e3 * sum(backward.values()) / steps:.1f}")
 
 
+def conv_shapes(step) -> list:
+    """(input shape, weight shape, output shape, input needs a gradient) of each conv2d in one step."""
+    from glassnet.tensor import Tensor
+
+    shapes = []
+    original = Tensor.from_op.__func__
+
+    def from_op(cls, data, parents, back, op, *args, **kwargs):
+        if op == "conv2d":
+            shapes.append((parents[0].shape, parents[1].shape, data.shape, parents[0].requires_grad))
+        return original(cls, data, parents, back, op, *args, **kwargs)
+
+    Tensor.from_op = classmethod(from_op)
+    try:
+        step()
+    finally:
+        Tensor.from_op = classmethod(original)
+    return shapes
+
+
+def gemm_products(shapes) -> list:
+    """The (M, K, P) products of im2col convolutions in (C, H, W, N) order:
+    forward W₂ (C_out, C·k²) @ cols (C·k², P), P = Ho·Wo·N; weight gradient
+    cols @ Gᵀ (C·k², P) @ (P, C_out); input gradient, stride 1, Wᵀ₂ (C, C_out·k²) @
+    (C_out·k², H·W·N), stride 2, W₂ᵀ G (C·k², C_out) @ (C_out, P)."""
+    products = []
+    for (n, c, h, w), (c_out, _, k, _), (_, _, ho, wo), input_grad in shapes:
+        p = n * ho * wo
+        products += [(c_out, c * k * k, p), (c * k * k, p, c_out)]
+        if input_grad:
+            products.append((c, c_out * k * k, n * h * w) if ho == h else (c * k * k, c_out, p))
+    return products
+
+
+def gemm_floor(step, steps: int) -> float:
+    """Milliseconds a step's convolution products take alone (median of ``steps`` passes)."""
+    rng = np.random.default_rng(0)
+    operands = [(rng.random((m, k), dtype=np.float32), rng.random((k, p), dtype=np.float32))
+                for m, k, p in gemm_products(conv_shapes(step))]
+
+    def products():
+        for a, b in operands:
+            a @ b
+
+    products()
+    return timed(products, steps)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
@@ -142,6 +195,8 @@ def main(argv=None) -> int:
     parser.add_argument("--by-shape", action="store_true", help="with --ops: per op and shape")
     parser.add_argument("--profile", action="store_true", help="cProfile glassnet's steps")
     parser.add_argument("--no-torch", action="store_true", help="glassnet alone")
+    parser.add_argument("--gemm-floor", action="store_true",
+                        help="also time the convolutions' matrix products alone (OpenBLAS, no im2col)")
     parser.add_argument("--general-conv", action="store_true",
                         help="also time glassnet with every convolution on the general im2col path")
     args = parser.parse_args(argv)
@@ -180,9 +235,11 @@ def main(argv=None) -> int:
                 finally:
                     conv3x3.applies = applies
 
-        g, t, o = [], [], []
+        g, t, o, f = [], [], [], []
         for _ in range(args.rounds):
             g.append(timed(ours, args.steps))
+            if args.gemm_floor:  # inside gn.threads(n): the BLAS on n threads
+                f.append(gemm_floor(ours, args.steps))
             if theirs:
                 t.append(timed(theirs, args.steps))
             if general:
@@ -195,6 +252,9 @@ def main(argv=None) -> int:
         if theirs:
             tm = statistics.median(t)
             line += f", PyTorch {tm:.1f} ms, ratio {gm / tm:.2f}"
+        if f:
+            line += (f"; the convolutions' products alone {statistics.median(f):.1f} ms"
+                     + (f" (ratio {statistics.median(f) / statistics.median(t):.2f} to PyTorch's step)" if theirs else ""))
         print(line + f" (rounds: {', '.join(f'{v:.0f}' for v in g)}"
               + (f" / {', '.join(f'{v:.0f}' for v in t)}" if theirs else "") + f"; load average {load:.1f})")
     return 0

@@ -113,6 +113,25 @@ def test_blocks_on_two_threads_give_the_same_bits(rng, monkeypatch, k, stride):
             np.testing.assert_array_equal(a, b)
 
 
+def test_a_7x7_image_is_cut_into_blocks_for_two_threads(rng):
+    """At the default block size a 7×7 output of 64 images (the resnet's last stage) would fit
+    in 2 blocks of 4 and 3 rows; it is cut into 4 (2, 2, 2, 1 rows), whatever the threads, and
+    two threads give one thread's bits."""
+    assert blocked._block_rows(7, 7, 64) == 2 and blocked._block_rows(28, 28, 64) == 1
+    x = rng.standard_normal((64, 8, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((8, 8, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((64, 8, 7, 7)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        with gn.threads(threads):
+            xt, wt = gn.Tensor(x, requires_grad=True), gn.Tensor(w, requires_grad=True)
+            y = F.conv2d(xt, wt, padding=1)
+            y.backward(g)
+        results.append((y.data, xt.grad, wt.grad))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_blocks_on_two_threads_in_a_forked_child(rng, monkeypatch):
     """A process forked after the block threads started makes its own (the parent's are not in it)."""
     import multiprocessing

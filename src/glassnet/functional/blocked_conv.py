@@ -43,6 +43,15 @@ from ..tensor import Tensor
 from ._blocks import run_blocks as _run_blocks, workers as _workers
 
 BLOCK_COLUMNS = 2048  # output positions (H·W·N columns) per block: ~1 MB of columns for 16 channels
+MIN_BLOCKS = 4  # at least this many blocks of rows where the image has the rows: work for each of 2 threads
+
+
+def _block_rows(h: int, w: int, n: int) -> int:
+    """Rows per block for an (h, w) output of n images: about ``BLOCK_COLUMNS`` columns, and
+    at least ``MIN_BLOCKS`` blocks (the 7×7 layers: 2 rows, not 4, so two threads get 4+3
+    rows as 2+2 and 2+1 instead of one block each). It depends on the shape alone, never on
+    the threads, so the blocks and hence the bits are the same on 1 thread or several."""
+    return max(1, min(BLOCK_COLUMNS // (w * n), -(-h // MIN_BLOCKS)))
 
 
 
@@ -148,7 +157,7 @@ def blocked_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
     xc = xd.transpose(1, 2, 3, 0)  # (C, H, W, N): a view
     xp = _padded(xc) if p else xc
     workers = _workers()
-    rows = max(1, BLOCK_COLUMNS // (wo * n))
+    rows = _block_rows(ho, wo, n)
     y = np.empty((c_out, ho, wo, n), dtype=xd.dtype)
     _correlate(_windows(xp, k, s), w.reshape(c_out, c * k * k), y, rows, workers)
     if bias is not None:
@@ -167,8 +176,7 @@ def blocked_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
             if s == 1:
                 w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, c_out * k * k)
                 dx = np.empty((c, h, wd, n), dtype=g2.dtype)
-                _correlate(_windows(_padded(gt) if p else gt, k, 1), w_t, dx, max(1, BLOCK_COLUMNS // (wd * n)),
-                           workers)
+                _correlate(_windows(_padded(gt) if p else gt, k, 1), w_t, dx, _block_rows(h, wd, n), workers)
             else:
                 dxp = np.zeros((c, h + 2 * p, wd + 2 * p, n), dtype=g2.dtype)
                 _fold(g2, np.ascontiguousarray(w.reshape(c_out, -1).T), dxp, k, s, ho, wo, rows, workers)
