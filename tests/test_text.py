@@ -95,7 +95,7 @@ def test_rt_polarity_has_5331_snippets_per_class(shared_data):
 
 
 # ------------------------------------------------------------------ the convolution over words
-@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1)])
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (3, 2), (4, 0)])
 def test_conv1d_gradcheck(rng, stride, padding):
     x = gn.Tensor(rng.standard_normal((2, 3, 7)), requires_grad=True)
     w = gn.Tensor(rng.standard_normal((4, 3, 3)), requires_grad=True)
@@ -104,7 +104,7 @@ def test_conv1d_gradcheck(rng, stride, padding):
     assert report.max_rel_error < 1e-6, str(report)
 
 
-@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 2)])
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 2), (3, 0), (5, 1)])
 def test_conv1d_matches_torch(torch, rng, stride, padding, assert_close):
     x = rng.standard_normal((3, 5, 11)).astype(np.float32)
     w = rng.standard_normal((6, 5, 4)).astype(np.float32)
