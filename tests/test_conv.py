@@ -6,7 +6,18 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn
+from glassnet.functional import conv as conv_module
 from glassnet.functional.conv import _matmul_nt
+
+# Stride-1 convolutions with C·kw >= TAP_MIN_ROWS multiply by kernel row, the others through
+# im2col: the gradient and PyTorch checks run every case both ways.
+PATHS = {"im2col": 10**9, "kernel rows": 1}
+
+
+@pytest.fixture(params=list(PATHS))
+def conv_path(request, monkeypatch):
+    monkeypatch.setattr(conv_module, "TAP_MIN_ROWS", PATHS[request.param])
+    return request.param
 
 GRADCHECK_CASES = [  # x shape, weight shape, stride, padding, dilation, bias
     ((2, 3, 7, 6), (4, 3, 3, 3), 1, 0, 1, True),
@@ -14,11 +25,12 @@ GRADCHECK_CASES = [  # x shape, weight shape, stride, padding, dilation, bias
     ((1, 2, 6, 7), (3, 2, 2, 3), (2, 1), (0, 2), 1, False),  # tuples, no bias
     ((2, 2, 7, 7), (2, 2, 3, 3), 1, 1, 2, True),       # dilation
     ((2, 2, 5, 4), (3, 2, 2, 2), 1, (2, 0), 1, False),  # padding beyond the kernel: dx crops g
+    ((2, 2, 8, 7), (3, 2, 3, 2), 1, (1, 2), (2, 1), True),  # dilation and padding differ by axis
 ]
 
 
 @pytest.mark.parametrize("xs, ws, stride, padding, dilation, bias", GRADCHECK_CASES)
-def test_conv2d_gradcheck(rng, xs, ws, stride, padding, dilation, bias):
+def test_conv2d_gradcheck(rng, conv_path, xs, ws, stride, padding, dilation, bias):
     inputs = [gn.Tensor(rng.standard_normal(xs), requires_grad=True),
               gn.Tensor(rng.standard_normal(ws), requires_grad=True)]
     if bias:
@@ -39,7 +51,8 @@ ORACLE_CASES = [  # in, out, kernel, stride, padding, bias, input shape
 
 
 @pytest.mark.parametrize("cin, cout, k, stride, padding, bias, shape", ORACLE_CASES)
-def test_conv2d_matches_torch(torch, rng, cin, cout, k, stride, padding, bias, shape, assert_close, compare_with_torch):
+def test_conv2d_matches_torch(torch, rng, conv_path, cin, cout, k, stride, padding, bias, shape, assert_close,
+                              compare_with_torch):
     ours = nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=bias)
     theirs = torch.nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=bias)
     with torch.no_grad():
@@ -75,20 +88,31 @@ def test_course_cnn_front_matches_torch(torch, rng, assert_close, compare_with_t
 
 @pytest.mark.parametrize("ws, padding, dilation", [((4, 3, 3, 3), 1, 1), ((2, 3, 2, 3), (2, 0), 1),
                                                    ((3, 3, 3, 2), (0, 1), (2, 1))])
-def test_stride_one_input_gradient_as_transposed_convolution_equals_col2im(rng, ws, padding, dilation):
-    """For stride 1, dx is computed as a correlation of the padded g with the
-    flipped, transposed kernel; it must equal the col2im fold used for strides > 1."""
-    from glassnet.functional.conv import _input_grad_col2im, _input_grad_transposed, _pad_hw, output_size, pair
+def test_stride_one_input_gradient_by_kernel_rows_equals_col2im(rng, ws, padding, dilation):
+    """For stride 1, dx is the transpose of the kernel-row products (dxs_u += W_uᵀ G, the
+    column shifts added back); it must equal the col2im fold used for strides > 1."""
+    from glassnet.functional.conv import _input_grad_by_kernel_rows, _input_grad_col2im, _pad_hw, output_size, pair
     (ph, pw), (dh, dw) = pair(padding), pair(dilation)
     c, h, wd, n = 3, 7, 6, 2
     w = rng.standard_normal(ws)
     ho, wo = output_size(h, ws[2], 1, ph, dh), output_size(wd, ws[3], 1, pw, dw)
-    g = rng.standard_normal((ws[0], ho, wo, n))
+    g2 = rng.standard_normal((ws[0], ho * wo * n))
     padded_shape = _pad_hw(np.zeros((c, h, wd, n)), ph, ph, pw, pw).shape
-    by_transpose = _input_grad_transposed(g, w, (h, wd), (ph, pw), (dh, dw))
-    by_col2im = _input_grad_col2im(g.reshape(ws[0], -1), w.reshape(ws[0], -1), padded_shape, (h, wd), ws[2:],
-                                   (1, 1), (ph, pw), (dh, dw))
-    np.testing.assert_allclose(by_transpose, by_col2im, rtol=1e-12, atol=1e-12)
+    by_rows = _input_grad_by_kernel_rows(g2, w, padded_shape, (h, wd), (ph, pw), (dh, dw))
+    by_col2im = _input_grad_col2im(g2, w.reshape(ws[0], -1), padded_shape, (h, wd), ws[2:], (1, 1), (ph, pw),
+                                   (dh, dw))
+    np.testing.assert_allclose(by_rows, by_col2im, rtol=1e-12, atol=1e-12)
+
+
+def test_the_course_cnns_second_layer_multiplies_by_kernel_rows(rng, monkeypatch):
+    """20 channels × 5 columns = 100 ≥ TAP_MIN_ROWS: the layer takes the kernel-row path (not im2col)."""
+    unfolded = []
+    original = conv_module._unfold
+    monkeypatch.setattr(conv_module, "_unfold", lambda *a: unfolded.append(a[1:3]) or original(*a))
+    x = rng.standard_normal((2, 20, 12, 12)).astype(np.float32)
+    F.conv2d(gn.Tensor(x), gn.Tensor(rng.standard_normal((40, 20, 5, 5)).astype(np.float32)))
+    F.conv2d(gn.Tensor(x[:, :1]), gn.Tensor(rng.standard_normal((4, 1, 5, 5)).astype(np.float32)))
+    assert unfolded == [(5, 5)]  # only the 1-channel layer unfolded
 
 
 def test_conv2d_reads_either_memory_order(rng):

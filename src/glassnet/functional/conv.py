@@ -91,6 +91,26 @@ def _unfold(xp: np.ndarray, kh: int, kw: int, stride, dilation, ho: int, wo: int
     return np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3)).reshape(c * kh * kw, ho * wo * n)
 
 
+TAP_MIN_ROWS = 64  # C·kw from which a stride-1 convolution multiplies by kernel row (benchmarks/README.md)
+
+
+def _column_shifts(xp: np.ndarray, kw: int, dw: int, wo: int) -> np.ndarray:
+    """xs (C·kw, Hp·Wo·N) with xs[(c, v), (h, j, n)] = xp[c, h, j + d·v, n]: the kw column shifts
+    of a padded (C, Hp, Wp, N) input, so that kernel row u's im2col rows are the contiguous
+    column slice [d·u·Wo·N, d·u·Wo·N + Ho·Wo·N) of xs, which BLAS reads in place."""
+    c, hp, _, n = xp.shape
+    xs = np.empty((c, kw, hp, wo, n), dtype=xp.dtype)
+    for v in range(kw):
+        xs[:, v] = xp[:, :, dw * v:dw * v + wo]
+    return xs.reshape(c * kw, hp * wo * n)
+
+
+def _kernel_rows(w: np.ndarray) -> np.ndarray:
+    """W (C_out, C, kh, kw) → (kh, C_out, C·kw): W_u, kernel row u, its columns in xs's (c, v) order."""
+    c_out, c, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, c_out, c * kw)
+
+
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1) -> Tensor:
     """Cross-correlation of a batch of images with a bank of filters.
@@ -101,19 +121,26 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     Shapes: x (N, C, H, W); W (C_out, C, kh, kw); b (C_out,);
     y (N, C_out, Ho, Wo) with Ho = ⌊(H + 2p − d(kh−1) − 1)/s⌋ + 1 (Wo alike).
 
-    Forward: cols (C·kh·kw, Ho·Wo·N) gathers every receptive field (one copy of a
-    strided window view), then y = W₂ @ cols with W₂ = W reshaped (C_out, C·kh·kw).
-    Backward, with g = dL/dy as G (C_out, Ho·Wo·N): dW = G colsᵀ, db = Σ G over
-    positions, and dx
-    - for stride 1 when the output is about as large as the input (padded
-      layers), as the transposed convolution it is: the correlation of g,
-      zero-padded by d(k−1) − p, with the kernel flipped in both spatial axes and
-      its two channel axes swapped (one unfold of g and one product, written
-      straight into dx: no scatter);
-    - otherwise (strides > 1, valid convolutions that shrink the image), with
-      dcols = W₂ᵀ G folded back (col2im): each kernel offset
+    Forward, two ways to the same products:
+    - im2col: cols (C·kh·kw, Ho·Wo·N) gathers every receptive field (one copy
+      of a strided window view), then y = W₂ cols with W₂ = W reshaped
+      (C_out, C·kh·kw); backward dW = G colsᵀ (g = dL/dy as G (C_out, Ho·Wo·N));
+    - by kernel rows, for stride 1 with C·kw ≥ ``TAP_MIN_ROWS`` (the course
+      CNN's second layer: 20·5): xs (C·kw, Hp·Wo·N), the kw column shifts of the
+      padded input, is a copy Hp/(kh·Ho) times the size of cols, and kernel row
+      u's part of cols is the column slice xs_u = xs[:, d·u·Wo·N + (0 … Ho·Wo·N)],
+      read in place: y = Σ_u W_u xs_u with W_u = W[:, :, u, :] as (C_out, C·kw),
+      and dW_u = G xs_uᵀ.
+    db = Σ G over positions. dx, computed only when x requires a gradient:
+    - for stride 1, the transpose of the kernel-row products: dxs_u += W_uᵀ G,
+      then each column shift of dxs added back where it was read and the
+      padding cropped (kh products and kh + kw additions);
+    - for strides > 1, dcols = W₂ᵀ G folded back (col2im): each kernel offset
       (u, v) adds its slice of dcols onto the input positions it read.
-    dx is computed only when x requires a gradient.
+    Measured on the course CNN's second layer (20 → 40 maps, 5×5, 12×12, batch
+    64, forward and backward, 2 threads): 19.6 ms by im2col with the
+    transposed-convolution dx it replaced, 11.7 ms by kernel rows
+    (benchmarks/README.md).
 
     The residual nets' convolutions — 3×3 with padding 1 and 1×1 with padding 0,
     stride 1 or 2, dilation 1 — go to ``functional.blocked_conv.blocked_conv2d``:
@@ -154,29 +181,40 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         return _blocked.blocked_conv2d(x, weight, bias, sh)
     # x in (C, H, W, N) order, padded: no transposing copy when x already has that layout.
     xp = _pad_hw(channels_first(xd), ph, ph, pw, pw)
-    cols = _unfold(xp, kh, kw, (sh, sw), (dh, dw), ho, wo)
-    w2 = w.reshape(c_out, -1)
-    y = w2 @ cols  # (C_out, Ho·Wo·N)
+    span = ho * wo * n
+    by_rows = sh == sw == 1 and kh * kw > 1 and c * kw >= TAP_MIN_ROWS
+    if by_rows:  # y = Σ_u W_u xs_u
+        cols = _column_shifts(xp, kw, dw, wo)
+        step = dh * wo * n
+        w_rows = _kernel_rows(w)
+        y = w_rows[0] @ cols[:, :span]  # (C_out, Ho·Wo·N)
+        part = np.empty_like(y)
+        for u in range(1, kh):
+            np.matmul(w_rows[u], cols[:, u * step:u * step + span], out=part)
+            y += part
+    else:
+        cols = _unfold(xp, kh, kw, (sh, sw), (dh, dw), ho, wo)
+        y = w.reshape(c_out, -1) @ cols  # (C_out, Ho·Wo·N)
     if bias is not None:
         y += bias.data[:, None]
     out = y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2)
     keep_cols = cols if weight.requires_grad else None  # the only large array backward keeps
 
     def backward(g):
-        gt = channels_first(g)
-        g2 = np.ascontiguousarray(gt).reshape(c_out, -1)
+        g2 = np.ascontiguousarray(channels_first(g)).reshape(c_out, -1)
         gx = gw = gb = None
         if weight.requires_grad:
-            gw = _matmul_nt(g2, keep_cols).reshape(w.shape)
+            if by_rows:  # dW_u = G xs_uᵀ
+                gw = np.stack([_matmul_nt(g2, keep_cols[:, u * step:u * step + span]) for u in range(kh)])
+                gw = gw.reshape(kh, c_out, c, kw).transpose(1, 2, 0, 3)
+            else:
+                gw = _matmul_nt(g2, keep_cols).reshape(w.shape)
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=1)
         if x.requires_grad:
-            # The transposed convolution's product covers H·W positions, col2im's Ho·Wo (then a
-            # scatter): for "same"-padded layers the first wins, for a valid 5×5 on 12×12 (64
-            # outputs, 144 inputs) the second.
-            gx = (_input_grad_transposed(g2.reshape(gt.shape), w, (h, wd), (ph, pw), (dh, dw))
-                  if sh == sw == 1 and h * wd <= 1.5 * ho * wo else
-                  _input_grad_col2im(g2, w2, xp.shape, (h, wd), (kh, kw), (sh, sw), (ph, pw), (dh, dw)))
+            gx = (_input_grad_by_kernel_rows(g2, w, xp.shape, (h, wd), (ph, pw), (dh, dw)) if sh == sw == 1 else
+                  _input_grad_col2im(g2, w.reshape(c_out, -1), xp.shape, (h, wd), (kh, kw), (sh, sw), (ph, pw),
+                                     (dh, dw)))
             gx = gx.transpose(3, 0, 1, 2)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
@@ -184,16 +222,25 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return Tensor.from_op(out, parents, backward, "conv2d")
 
 
-def _input_grad_transposed(gt: np.ndarray, w: np.ndarray, size, padding, dilation) -> np.ndarray:
-    """dx of a stride-1 convolution, (C, H, W, N): g (C_out, Ho, Wo, N) zero-padded
-    by d(k−1) − p on each side (cropped where that is negative), correlated with
-    Wᵀ[c, o, u, v] = W[o, c, kh−1−u, kw−1−v]."""
+def _input_grad_by_kernel_rows(g2: np.ndarray, w: np.ndarray, padded_shape, size, padding, dilation) -> np.ndarray:
+    """dx of a stride-1 convolution, (C, H, W, N), from G (C_out, Ho·Wo·N): the transpose of
+    the forward pass by kernel rows, dxs_u += W_uᵀ G into the column shifts' slices, then
+    each shift v added back at columns d·v … d·v + Wo of the padded input, cropped."""
     (h, wd), (ph, pw), (dh, dw) = size, padding, dilation
     c_out, c, kh, kw = w.shape
-    top, left = dh * (kh - 1) - ph, dw * (kw - 1) - pw
-    gp = _pad_hw(gt, top, h + dh * (kh - 1) - gt.shape[1] - top, left, wd + dw * (kw - 1) - gt.shape[2] - left)
-    w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
-    return (w_t @ _unfold(gp, kh, kw, (1, 1), (dh, dw), h, wd)).reshape(c, h, wd, gt.shape[3])
+    hp, n = padded_shape[1], padded_shape[3]
+    wo = output_size(wd, kw, 1, pw, dw)
+    span, step = g2.shape[1], dh * wo * n
+    dxs = np.zeros((c * kw, hp * wo * n), dtype=g2.dtype)
+    part = np.empty((c * kw, span), dtype=g2.dtype)
+    for u, w_u in enumerate(_kernel_rows(w)):
+        np.matmul(w_u.T, g2, out=part)
+        dxs[:, u * step:u * step + span] += part
+    dxs = dxs.reshape(c, kw, hp, wo, n)
+    dxp = np.zeros(padded_shape, dtype=g2.dtype)
+    for v in range(kw):
+        dxp[:, :, dw * v:dw * v + wo] += dxs[:, v]
+    return dxp[:, ph:ph + h, pw:pw + wd]
 
 
 def _input_grad_col2im(g2, w2, padded_shape, size, kernel, stride, padding, dilation) -> np.ndarray:
