@@ -138,9 +138,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     - for strides > 1, dcols = W₂ᵀ G folded back (col2im): each kernel offset
       (u, v) adds its slice of dcols onto the input positions it read.
     Measured on the course CNN's second layer (20 → 40 maps, 5×5, 12×12, batch
-    64, forward and backward, 2 threads): 19.6 ms by im2col with the
-    transposed-convolution dx it replaced, 11.7 ms by kernel rows
-    (benchmarks/README.md).
+    64, forward and backward, 2 threads): 14.4 ms by im2col and col2im, 7.7 ms
+    by kernel rows (benchmarks/README.md).
 
     The residual nets' convolutions — 3×3 with padding 1 and 1×1 with padding 0,
     stride 1 or 2, dilation 1 — go to ``functional.blocked_conv.blocked_conv2d``:
