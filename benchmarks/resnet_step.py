@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import cProfile
 import os
 import pstats
@@ -90,15 +91,26 @@ def timed(step, steps: int) -> float:
     return 1e3 * statistics.median(times)
 
 
-def op_times(step, steps: int, by_shape: bool = False) -> None:
-    """Print glassnet's milliseconds per step by op, forward and backward."""
+@contextlib.contextmanager
+def hooked_ops(hook):
+    """Within the block every op is built by ``hook(build, cls, data, parents, backward, op, …)``,
+    ``build`` being the original ``Tensor.from_op``; afterwards ``from_op`` is itself again."""
     from glassnet.tensor import Tensor
 
-    forward, backward = collections.defaultdict(float), collections.defaultdict(float)
     original = Tensor.from_op.__func__
+    Tensor.from_op = classmethod(lambda cls, *args, **kwargs: hook(original, cls, *args, **kwargs))
+    try:
+        yield
+    finally:
+        Tensor.from_op = classmethod(original)
+
+
+def op_times(step, steps: int, by_shape: bool = False) -> None:
+    """Print glassnet's milliseconds per step by op, forward and backward."""
+    forward, backward = collections.defaultdict(float), collections.defaultdict(float)
     last = [time.perf_counter()]
 
-    def from_op(cls, data, parents, back, op, *args, **kwargs):
+    def timed_op(build, cls, data, parents, back, op, *args, **kwargs):
         now = time.perf_counter()
         if by_shape and data.ndim == 4:
             op = f"{op} {parents[0].shape[1]}→{'x'.join(map(str, data.shape[1:]))}" + (
@@ -111,12 +123,11 @@ def op_times(step, steps: int, by_shape: bool = False) -> None:
             backward[_op] += time.perf_counter() - begin
             return result
 
-        out = original(cls, data, parents, timed_backward, op, *args, **kwargs)
+        out = build(cls, data, parents, timed_backward, op, *args, **kwargs)
         last[0] = time.perf_counter()
         return out
 
-    Tensor.from_op = classmethod(from_op)
-    try:
+    with hooked_ops(timed_op):
         step()
         forward.clear()
         backward.clear()
@@ -125,8 +136,6 @@ def op_times(step, steps: int, by_shape: bool = False) -> None:
             last[0] = time.perf_counter()
             step()
         total = (time.perf_counter() - begin) / steps
-    finally:
-        Tensor.from_op = classmethod(original)
     print(f"glassnet step {1e3 * total:.1f} ms (mean of {steps}, timing overhead included); per op, ms per step:")
     names = sorted(set(forward) | set(backward), key=lambda k: -(forward[k] + backward[k]))
     for name in names:
@@ -138,21 +147,15 @@ def op_times(step, steps: int, by_shape: bool = False) -> None:
 
 def conv_shapes(step) -> list:
     """(input shape, weight shape, output shape, input needs a gradient) of each conv2d in one step."""
-    from glassnet.tensor import Tensor
-
     shapes = []
-    original = Tensor.from_op.__func__
 
-    def from_op(cls, data, parents, back, op, *args, **kwargs):
+    def record(build, cls, data, parents, back, op, *args, **kwargs):
         if op == "conv2d":
             shapes.append((parents[0].shape, parents[1].shape, data.shape, parents[0].requires_grad))
-        return original(cls, data, parents, back, op, *args, **kwargs)
+        return build(cls, data, parents, back, op, *args, **kwargs)
 
-    Tensor.from_op = classmethod(from_op)
-    try:
+    with hooked_ops(record):
         step()
-    finally:
-        Tensor.from_op = classmethod(original)
     return shapes
 
 
@@ -170,8 +173,8 @@ def gemm_products(shapes) -> list:
     return products
 
 
-def gemm_floor(step, steps: int) -> float:
-    """Milliseconds a step's convolution products take alone (median of ``steps`` passes)."""
+def gemm_floor(step):
+    """A call that runs a step's convolution products alone (random operands of their shapes)."""
     rng = np.random.default_rng(0)
     operands = [(rng.random((m, k), dtype=np.float32), rng.random((k, p), dtype=np.float32))
                 for m, k, p in gemm_products(conv_shapes(step))]
@@ -181,7 +184,7 @@ def gemm_floor(step, steps: int) -> float:
             a @ b
 
     products()
-    return timed(products, steps)
+    return products
 
 
 def main(argv=None) -> int:
@@ -235,11 +238,12 @@ def main(argv=None) -> int:
                 finally:
                     conv3x3.applies = applies
 
+        floor = gemm_floor(ours) if args.gemm_floor else None
         g, t, o, f = [], [], [], []
         for _ in range(args.rounds):
             g.append(timed(ours, args.steps))
-            if args.gemm_floor:  # inside gn.threads(n): the BLAS on n threads
-                f.append(gemm_floor(ours, args.steps))
+            if floor:  # inside gn.threads(n): the BLAS on n threads
+                f.append(timed(floor, args.steps))
             if theirs:
                 t.append(timed(theirs, args.steps))
             if general:
