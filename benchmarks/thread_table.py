@@ -1,16 +1,22 @@
 """The README's thread table from bench.py JSON files: one column pair per situation and thread setting.
 
     python benchmarks/thread_table.py idle=results/quiet.json "one busy core=results/busy1.json"
+    python benchmarks/thread_table.py --pairs 13:30=results/idle.json 13:02=results/idle-1302.json
 
 Each argument is ``label=path`` of a ``bench.py --json`` file (e.g. one run of ``--quick`` on an
 idle machine and one with ``--busy-cores 1``). For every workload and thread setting in the files
 the table gives glassnet's and the other contender's images/s, the threads each used, and the
 ratio glassnet time / other time (below 1: glassnet is faster), as markdown.
+
+``--pairs``: the paired ratios instead, pooled over the rows of a workload that ran the same
+threads (on a 2-core machine ``--quick``'s "default" and "2" rows are one configuration twice):
+their median, range and count, one column per file.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 
 
@@ -46,8 +52,27 @@ def table(sources: list) -> str:
     return "\n".join(lines + [""] + notes) + "\n"
 
 
+def pairs_table(sources: list) -> str:
+    """``sources``: [(label, bench.py JSON dict)] → markdown: per workload and thread counts
+    (glassnet/other), the median of the pooled paired ratios, their range and how many."""
+    columns, pooled = [label for label, _ in sources], {}
+    for label, data in sources:
+        for s in data["results"]:
+            threads = (s["contenders"]["glassnet"]["threads"].get("blas_threads"),
+                       s["contenders"][s["other"]]["threads"].get("torch_threads", "—"))
+            pooled.setdefault((s["workload"], threads), {}).setdefault(label, []).extend(s["ratio_pairs"])
+    lines = ["| workload (threads g/o) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for (workload, (g, o)), cells in pooled.items():
+        lines.append(f"| {workload} ({g}/{o}) | " + " | ".join(
+            f"**{statistics.median(r):.2f}** ({min(r):.2f}–{max(r):.2f}, {len(r)} pair{'s' * (len(r) != 1)})" if (r := cells.get(c)) else "—"
+            for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    make = pairs_table if argv[:1] == ["--pairs"] else table
+    argv = argv[1:] if make is pairs_table else argv
     if not argv or any("=" not in a for a in argv):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
@@ -56,7 +81,7 @@ def main(argv=None) -> int:
         label, path = arg.split("=", 1)
         with open(path) as f:
             sources.append((label, json.load(f)))
-    print(table(sources), end="")
+    print(make(sources), end="")
     return 0
 
 

@@ -116,6 +116,24 @@ def test_thread_table_from_bench_json():
     assert "| mlp-relu-b128 | **0.50** (2,000 / 1,000; 2/2 thr) | **0.60**" in out
 
 
+def test_thread_table_pools_the_pairs_of_one_configuration():
+    """``--pairs``: the rows of a workload with the same threads are one configuration; their
+    paired ratios are pooled (median, range, count), a row with other threads stays apart."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from thread_table import pairs_table
+
+    def summary(threads, torch_threads, pairs):
+        return {"workload": "cnn-book-b64", "threads": threads, "other": "torch", "ratio_pairs": pairs,
+                "contenders": {"glassnet": {"threads": {"blas_threads": 2}},
+                               "torch": {"threads": {"torch_threads": torch_threads}}}}
+
+    run = {"results": [summary("default", 2, [0.9, 1.2, 0.7]), summary(2, 2, [1.0, 0.8, 1.1]),
+                       summary(1, 1, [0.5])]}
+    out = pairs_table([("idle", run)])
+    assert "| cnn-book-b64 (2/2) | **0.95** (0.70–1.20, 6 pairs) |" in out
+    assert "| cnn-book-b64 (2/1) | **0.50** (0.50–0.50, 1 pair) |" in out
+
+
 def test_bench_leaves_pytorch_its_wait_policy_on_an_idle_machine(monkeypatch):
     """Passive OpenMP waiting only when busy-loop processes hold cores (on an idle machine it slowed
     PyTorch's resnet-small-b64 from 454 to 295 images/s); a policy the user set is kept either way."""
