@@ -61,7 +61,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from worker import WORKLOADS  # noqa: E402
+from worker import WORKLOADS, read_result  # noqa: E402
 
 DEFAULT_WORKLOADS = ["mlp-book-b10", "classic-b10", "classic1-b10", "mlp-relu-b128", "cnn-book-b64",
                      "network3-b10", "resnet-small-b64", "textcnn-b50"]
@@ -78,7 +78,7 @@ def run_worker(workload: str, framework: str, images: int, threads, weights_out=
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{workload}/{framework} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return read_result(done.stdout)
 
 
 def worker_environment(busy_cores: int) -> dict:
@@ -286,7 +286,7 @@ def gemm_peak(thread_counts) -> dict:
     """{threads: GFLOP/s} of NumPy's float32 GEMM on 2048³ products (best of 5), in a fresh process."""
     script = PEAK_SCRIPT.format(size=PEAK_SIZE, threads=sorted(set(thread_counts)))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return read_result(done.stdout)
 
 
 def machine_info(threads) -> dict:

@@ -29,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+from worker import read_result  # benchmarks/, this script's folder, is on sys.path
 
 BATCH = 64
 
@@ -119,7 +120,7 @@ def run_worker(framework: str, steps: int | None, threads: int | None) -> dict:
     command += [] if steps is None else ["--steps", str(steps)]
     command += [] if threads is None else ["--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return read_result(done.stdout)
 
 
 def epochs(rounds: int, steps: int | None, threads: int | None) -> dict:

@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from worker import WORKLOADS, build_glassnet, load_fashion_mnist  # noqa: E402
+from worker import WORKLOADS, build_glassnet, load_fashion_mnist, read_result  # noqa: E402
 
 DEFAULT = {"mlp-relu-b128": 7680, "cnn-book-b64": 3840, "resnet-small-b64": 1280}  # images per run
 MODES = {"1 process, 1 thread": (1, 1), "1 process, 2 threads": (1, 2), "2 processes": (2, 1)}
@@ -99,7 +99,7 @@ def measure(workload: str, images: int, mode: str) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{workload} / {mode} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return read_result(done.stdout)
 
 
 def on_paper(workload: str, parameters: int, tensors: int, seconds_per_image: float) -> list[str]:

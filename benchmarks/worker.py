@@ -528,6 +528,17 @@ def run_time_to_accuracy(workload, framework, x, y, x_test, y_test, seed, target
 
 
 # ------------------------------------------------------------------- main
+def read_result(stdout: str) -> dict:
+    """The JSON object a worker printed: the last line of its stdout that holds one. What a library
+    writes around it is skipped (numba, where colorama is installed, resets the terminal colours at
+    exit when stdout is a terminal, as it is under mpirun)."""
+    for line in reversed(stdout.splitlines()):
+        if "{" in line:
+            with contextlib.suppress(ValueError):
+                return json.JSONDecoder().raw_decode(line[line.index("{"):])[0]
+    raise ValueError(f"the worker printed no JSON line; its output ended:\n{stdout[-2000:]}")
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory (VmHWM), in MiB."""
     with open("/proc/self/status") as status:

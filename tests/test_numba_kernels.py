@@ -1,6 +1,6 @@
 """The optional numba kernels (functional._numba_kernels) against the NumPy code they stand in for:
 batch norm in training (forward, backward, running statistics), the residual join, max pooling's
-backward pass, ReLU's backward pass and Adam's update."""
+backward pass, ReLU's backward pass and Adam's and SGD's updates."""
 
 import numpy as np
 import pytest
@@ -204,6 +204,57 @@ def test_adam_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, case
     with np.errstate(divide="ignore"):  # float16: ε = 1e-8 rounds to 0
         optim.Adam([p], lr=1e-2).step()
     assert not np.array_equal(p.data, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"momentum": 0.9},
+                                     {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
+                                     {"momentum": 0.5, "dampening": 0.1, "maximize": True}])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sgd_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, threads):
+    """Five SGD steps (the first one creates the momentum buffer) on a parameter large enough for one
+    slice per thread, with an infinite weight, a NaN weight and a NaN gradient among the ordinary ones:
+    the same weights and momentum buffer, bit for bit, as the NumPy code, in every option."""
+    size = _numba_kernels._FLAT_SLICE_MIN + 1001
+    w0 = rng.standard_normal(size).astype(dtype)
+    w0[:3] = [np.inf, np.nan, 0.0]
+    grads = rng.standard_normal((5, size)).astype(dtype)
+    grads[1, 5] = np.nan
+    calls = []
+    kernel_fn = _numba_kernels.sgd
+    monkeypatch.setattr(_numba_kernels, "sgd", lambda *a, **k: calls.append(1) or kernel_fn(*a, **k))
+
+    def run():
+        p = gn.Tensor(w0.copy(), requires_grad=True)
+        opt = optim.SGD([p], lr=1e-2, **options)
+        with gn.threads(threads), np.errstate(invalid="ignore"):
+            for g in grads:
+                p.grad = g.copy()
+                opt.step()
+        return [p.data] + list(opt.state[id(p)].values())
+
+    compiled = run()
+    assert len(calls) == len(grads)  # the compiled kernel ran
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")
+    reference = run()
+    assert len(calls) == len(grads)
+    assert len(reference) == (2 if options.get("momentum") else 1)
+    assert np.isnan(reference[0]).sum() >= 2  # the NaNs went through
+    for c, r in zip(compiled, reference):
+        assert c.dtype == r.dtype == dtype
+        assert c.tobytes() == r.tobytes()
+
+
+def test_sgd_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch):
+    """A momentum buffer of another dtype than the parameter (a loaded state): the NumPy code."""
+    p = gn.Tensor(rng.standard_normal((100, 100)).astype(np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=1e-2, momentum=0.9)
+    opt.state[id(p)] = {"momentum_buffer": np.ones((100, 100))}
+    p.grad = rng.standard_normal((100, 100)).astype(np.float32)
+    monkeypatch.setattr(_numba_kernels, "sgd", lambda *a, **k: pytest.fail("the kernel ran"))
+    expected = p.data - np.float32(1e-2) * (0.9 * np.ones((100, 100)) + p.grad)
+    opt.step()
+    np.testing.assert_allclose(p.data, expected, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("order", ["chwn", "nchw"])

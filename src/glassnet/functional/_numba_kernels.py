@@ -1,5 +1,5 @@
 """Optional compiled kernels (numba) for batch norm in training, two passes where NumPy makes ten,
-for the residual join max(a + b, 0), for max pooling's backward pass, and for Adam's update.
+for the residual join max(a + b, 0), for max pooling's backward pass, and for Adam's and SGD's updates.
 
 ``functional.normalization.batch_norm`` uses these when numba is importable, the
 input lies in conv2d's (C, H, W, N) memory order (rows (C, H·W·N)) and
@@ -162,8 +162,21 @@ def _compile() -> None:
                 v_max[i] = vi
             w[i] = wi - step * (mi / (np.sqrt(vi) / bias2_root + eps))
 
+    @numba.njit(nogil=True, cache=True)  # no fastmath: NumPy's operations in NumPy's order, the same bits
+    def sgd(w, g, buf, weight_decay, momentum, one_minus_dampening, first, nesterov, lr):  # pragma: no cover
+        for i in range(w.size):
+            gi = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
+            if momentum != 0:
+                if first:
+                    bi = gi
+                else:
+                    bi = buf[i] * momentum + (gi if one_minus_dampening == 1 else one_minus_dampening * gi)
+                buf[i] = bi
+                gi = gi + momentum * bi if nesterov else bi
+            w[i] = w[i] - lr * gi
+
     _kernels.update(forward=forward, backward=backward, add_relu=add_relu, relu_mask=relu_mask,
-                    max_pool_backward=max_pool_backward, adam=adam)
+                    max_pool_backward=max_pool_backward, adam=adam, sgd=sgd)
 
 
 def _flat_runs(size: int, kernel, *arrays) -> None:
@@ -238,6 +251,19 @@ def adam(w, g, m, v, v_max, *, decay: float, coupled_decay: float, beta1: float,
                dt(bias2_root), dt(eps), dt(step))
     kernel = _kernels["adam"]
     _flat_runs(w.size, lambda *slices: kernel(*slices, *scalars), w, g, m, v, v if v_max is None else v_max)
+
+
+def sgd(w, g, buf, *, weight_decay: float, momentum: float, dampening: float, first: bool, nesterov: bool,
+        lr: float) -> None:
+    """One SGD update in place, in one pass over flat C-contiguous arrays of one dtype (w, g; buf the
+    momentum buffer, None without momentum), the operations and their order those of ``optim.SGD``'s
+    NumPy code: g ← g + λ·w (skipped when λ = 0);  with momentum μ: buf ← g on the ``first`` step, else
+    buf ← buf·μ + (1−dampening)·g, and g ← g + μ·buf (Nesterov) or buf;  w ← w − η·g. Scalars rounded
+    to the arrays' dtype, as NumPy rounds them; large arrays in one slice per thread (:func:`_flat_runs`)."""
+    dt = w.dtype.type
+    scalars = (dt(weight_decay), dt(momentum), dt(1 - dampening), bool(first), bool(nesterov), dt(lr))
+    kernel = _kernels["sgd"]
+    _flat_runs(w.size, lambda *slices: kernel(*slices, *scalars), w, g, w if buf is None else buf)
 
 
 def forward(x2: np.ndarray, gamma, beta, eps: float, relu: bool) -> tuple:

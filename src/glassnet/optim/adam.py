@@ -7,9 +7,7 @@ import math
 import numpy as np
 
 from ..functional import _numba_kernels as _kernels
-from .optimizer import Optimizer, check_hyperparameters
-
-_FUSED_MIN_SIZE = 4096  # smaller parameters keep the NumPy code: too little work to load numba for
+from .optimizer import Optimizer, check_hyperparameters, fused_update_applies
 
 
 class Adam(Optimizer):
@@ -45,7 +43,7 @@ class Adam(Optimizer):
         decoupled = bool(wd) and group["decoupled_weight_decay"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
         v_max = state.get("max_exp_avg_sq") if group["amsgrad"] else None
-        if _fused(w, grad, m, v, v_max):
+        if fused_update_applies(w, grad, m, v, v_max):
             _kernels.adam(w.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
                           None if v_max is None else v_max.reshape(-1),
                           decay=1 - lr * wd if decoupled else 1.0, coupled_decay=0.0 if decoupled else wd,
@@ -65,16 +63,6 @@ class Adam(Optimizer):
         denom /= math.sqrt(1 - beta2 ** t)
         denom += group["eps"]
         w -= (lr / (1 - beta1 ** t)) * (m / denom)
-
-
-def _fused(*arrays) -> bool:
-    """Whether the compiled one-pass update applies: numba available (``GLASSNET_NUMBA`` not "0"),
-    every array C-contiguous, of one floating dtype (float32 or float64), and large enough for
-    the call to pay (the NumPy code in ``Adam.update`` is the reference; tests/test_numba_kernels.py
-    compares them bit for bit)."""
-    first = arrays[0]
-    return (first.size >= _FUSED_MIN_SIZE and first.dtype in (np.float32, np.float64) and _kernels.available()
-            and all(a is None or (a.flags.c_contiguous and a.dtype == first.dtype) for a in arrays))
 
 
 class AdamW(Adam):

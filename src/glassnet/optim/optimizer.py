@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..functional import _numba_kernels
 from ..tensor import Tensor
+
+FUSED_MIN_SIZE = 4096  # smaller parameters keep the NumPy code: too little work to load numba for
 
 
 class Optimizer:
@@ -151,3 +154,13 @@ def check_hyperparameters(optimizer: str, **values) -> None:
     for key, value in values.items():
         if value < 0:
             raise ValueError(f"{optimizer}: {key} must be >= 0, got {value}")
+
+
+def fused_update_applies(*arrays) -> bool:
+    """Whether an optimizer's compiled one-pass update applies to these arrays (the parameter first,
+    None for an absent state): numba available (``GLASSNET_NUMBA`` not "0"), every array C-contiguous,
+    of one floating dtype (float32 or float64), and the parameter at least ``FUSED_MIN_SIZE`` numbers.
+    The optimizer's NumPy code is the reference; tests/test_numba_kernels.py compares them bit for bit."""
+    first = arrays[0]
+    return (first.size >= FUSED_MIN_SIZE and first.dtype in (np.float32, np.float64) and _numba_kernels.available()
+            and all(a is None or (a.flags.c_contiguous and a.dtype == first.dtype) for a in arrays))

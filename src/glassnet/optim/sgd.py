@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hyperparameters
+import numpy as np
+
+from ..functional import _numba_kernels
+from .optimizer import Optimizer, check_hyperparameters, fused_update_applies
 
 
 class SGD(Optimizer):
@@ -23,11 +26,18 @@ class SGD(Optimizer):
 
     def update(self, p, grad, state, group):
         w = p.data
+        momentum, buf = group["momentum"], state.get("momentum_buffer")
+        if fused_update_applies(w, grad, buf):
+            first = bool(momentum) and buf is None
+            if first:
+                buf = state["momentum_buffer"] = np.empty_like(w)
+            _numba_kernels.sgd(w.reshape(-1), grad.reshape(-1), buf.reshape(-1) if momentum else None,
+                               weight_decay=group["weight_decay"], momentum=momentum, dampening=group["dampening"],
+                               first=first, nesterov=group["nesterov"], lr=group["lr"])
+            return
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * w
-        momentum = group["momentum"]
         if momentum:
-            buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = grad.copy()
             else:
