@@ -153,26 +153,23 @@ def test_max_pool_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, 
     assert xt.grad.shape == x.shape
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "decoupled_weight_decay": True},
-                                     {"amsgrad": True}, {"maximize": True, "amsgrad": True, "weight_decay": 0.01}])
-@pytest.mark.parametrize("threads", [1, 2])
-def test_adam_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, threads):
-    """Five steps of Adam on a parameter large enough for one slice per thread, with an infinite weight,
-    a NaN weight and a NaN gradient among the ordinary ones: the same weights and moments, bit for bit,
-    as the NumPy code (NaN where it gives NaN), in every option the kernel covers."""
+def optimizer_runs(rng, monkeypatch, dtype, threads, kernel: str, make_optimizer):
+    """Five steps of ``make_optimizer([p])`` on a parameter large enough for one slice per thread, with
+    an infinite weight, a NaN weight and a NaN gradient among the ordinary ones, first with the compiled
+    ``kernel`` (asserted to run each step), then with the NumPy code: (compiled, reference), each
+    [weights, *state arrays], the state's step count left out."""
     size = _numba_kernels._FLAT_SLICE_MIN + 1001
     w0 = rng.standard_normal(size).astype(dtype)
     w0[:3] = [np.inf, np.nan, 0.0]
     grads = rng.standard_normal((5, size)).astype(dtype)
     grads[1, 5] = np.nan
     calls = []
-    kernel_fn = _numba_kernels.adam
-    monkeypatch.setattr(_numba_kernels, "adam", lambda *a, **k: calls.append(1) or kernel_fn(*a, **k))
+    kernel_fn = getattr(_numba_kernels, kernel)
+    monkeypatch.setattr(_numba_kernels, kernel, lambda *a, **k: calls.append(1) or kernel_fn(*a, **k))
 
     def run():
         p = gn.Tensor(w0.copy(), requires_grad=True)
-        opt = optim.Adam([p], lr=1e-2, **options)
+        opt = make_optimizer([p])
         with gn.threads(threads), np.errstate(invalid="ignore"):
             for g in grads:
                 p.grad = g.copy()
@@ -189,6 +186,17 @@ def test_adam_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, 
     for c, r in zip(compiled, reference):
         assert c.dtype == r.dtype == dtype
         assert c.tobytes() == r.tobytes()
+    return compiled, reference
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "decoupled_weight_decay": True},
+                                     {"amsgrad": True}, {"maximize": True, "amsgrad": True, "weight_decay": 0.01}])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_adam_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, threads):
+    """Adam's weights and moments, bit for bit, as the NumPy code (NaN where it gives NaN), in every
+    option the kernel covers."""
+    optimizer_runs(rng, monkeypatch, dtype, threads, "adam", lambda params: optim.Adam(params, lr=1e-2, **options))
 
 
 @pytest.mark.parametrize("case", ["small", "strided grad", "float16"])
@@ -212,37 +220,11 @@ def test_adam_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch, case
                                      {"momentum": 0.5, "dampening": 0.1, "maximize": True}])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_sgd_kernel_equals_numpy_bit_for_bit(rng, monkeypatch, dtype, options, threads):
-    """Five SGD steps (the first one creates the momentum buffer) on a parameter large enough for one
-    slice per thread, with an infinite weight, a NaN weight and a NaN gradient among the ordinary ones:
-    the same weights and momentum buffer, bit for bit, as the NumPy code, in every option."""
-    size = _numba_kernels._FLAT_SLICE_MIN + 1001
-    w0 = rng.standard_normal(size).astype(dtype)
-    w0[:3] = [np.inf, np.nan, 0.0]
-    grads = rng.standard_normal((5, size)).astype(dtype)
-    grads[1, 5] = np.nan
-    calls = []
-    kernel_fn = _numba_kernels.sgd
-    monkeypatch.setattr(_numba_kernels, "sgd", lambda *a, **k: calls.append(1) or kernel_fn(*a, **k))
-
-    def run():
-        p = gn.Tensor(w0.copy(), requires_grad=True)
-        opt = optim.SGD([p], lr=1e-2, **options)
-        with gn.threads(threads), np.errstate(invalid="ignore"):
-            for g in grads:
-                p.grad = g.copy()
-                opt.step()
-        return [p.data] + list(opt.state[id(p)].values())
-
-    compiled = run()
-    assert len(calls) == len(grads)  # the compiled kernel ran
-    monkeypatch.setenv("GLASSNET_NUMBA", "0")
-    reference = run()
-    assert len(calls) == len(grads)
+    """SGD's weights and momentum buffer (created by the first step), bit for bit, as the NumPy code,
+    in every option."""
+    _, reference = optimizer_runs(rng, monkeypatch, dtype, threads, "sgd",
+                                  lambda params: optim.SGD(params, lr=1e-2, **options))
     assert len(reference) == (2 if options.get("momentum") else 1)
-    assert np.isnan(reference[0]).sum() >= 2  # the NaNs went through
-    for c, r in zip(compiled, reference):
-        assert c.dtype == r.dtype == dtype
-        assert c.tobytes() == r.tobytes()
 
 
 def test_sgd_takes_numpy_where_the_kernel_does_not_apply(rng, monkeypatch):
